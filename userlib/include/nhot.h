@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libnhot: n-hot quantization, the weight codec, layer arithmetic on the CPU
+ * (reference and fast), and job submission to /dev/nhotN.
+ *
+ * The arithmetic is specified in docs/arith.md. Every function that can fail
+ * returns 0 (or a count) on success and a negative errno on failure; none
+ * aborts on bad input.
+ */
+#ifndef NHOT_H
+#define NHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/nhot.h>	/* struct nhot_layer, struct nhot_chan_params, limits */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* The number format (docs/arith.md section 1)                              */
+
+/* Largest |S(n, b)|: every integer of |q| <= 127. */
+#define NHOT_SET_MAX	255
+/* Most terms a weight has. */
+#define NHOT_TERMS_MAX	NHOT_MAX_N
+
+/** One term of a weight's term form: sign * 2^exponent. */
+struct nhot_term {
+	int8_t sign;		/* +1 or -1 */
+	uint8_t exponent;	/* 0..b-1 */
+};
+
+/* |S(n, b)|, or -EINVAL when n or b is out of range. */
+int nhot_set_size(int n, int b);
+
+/* Writes S(n, b) ascending into values[0..cap); returns |S(n, b)|, -EINVAL, or -ENOSPC if cap is short. */
+int nhot_set_values(int n, int b, int16_t *values, size_t cap);
+
+/* Code width k = ceil(log2 |S(n, b)|), or -EINVAL. */
+int nhot_code_bits(int n, int b);
+
+/* Number of nonzero NAF digits of q (any int with |q| <= 2^15). */
+int nhot_naf_weight(int q);
+
+/* The term form of q (descending exponents); returns the count, -EINVAL if q is not in S(n_max=4, b=8) range. */
+int nhot_terms(int q, struct nhot_term terms[NHOT_TERMS_MAX]);
+
+/* Rounds x onto S(n, b) (nearest, ties to smaller magnitude, clamped); -EINVAL for NaN or bad n, b. */
+int nhot_round(double x, int n, int b, int *q);
+
+/* Code of q in S(n, b) (its ascending index), -EINVAL if q is not in S(n, b). */
+int nhot_encode_value(int q, int n, int b);
+
+/* Value of a code, -EILSEQ if code >= |S(n, b)|, -EINVAL for bad n, b. Result in *q. */
+int nhot_decode_value(unsigned int code, int n, int b, int *q);
+
+/* Bytes of one packed row of k_count weights (docs/arith.md 1.4), 0 for bad arguments. */
+size_t nhot_row_bytes(int n, int b, size_t k_count);
+
+/*
+ * Packs rows x k_count weights (int8 values, each in S(n, b)) into out
+ * (rows * nhot_row_bytes() bytes). -EINVAL for a value not in S(n, b),
+ * -ENOSPC when out_len is short.
+ */
+int nhot_pack(int n, int b, const int8_t *q, size_t rows, size_t k_count,
+	      uint8_t *out, size_t out_len);
+
+/* Inverse of nhot_pack(); -EILSEQ for an invalid code, -ENOSPC/-EINVAL for bad lengths. */
+int nhot_unpack(int n, int b, const uint8_t *packed, size_t packed_len,
+		size_t rows, size_t k_count, int8_t *q);
+
+/*
+ * Splits a positive real multiplier into M * 2^-s (docs/arith.md 1.5):
+ * M in [2^30, 2^31), s in 1..62. real == 0 gives M = 0, s = 1.
+ * -ERANGE when the multiplier cannot be represented, -EINVAL for NaN/negative.
+ */
+int nhot_quantize_multiplier(double real, uint32_t *mult, uint32_t *shift);
+
+/* ------------------------------------------------------------------------ */
+/* Layers (docs/arith.md section 2)                                         */
+
+/** Shapes and buffer sizes a valid layer needs. */
+struct nhot_layer_shape {
+	uint32_t out_n, out_h, out_w, out_c;
+	uint32_t k;			/* products per output value (0 for pools, ADD) */
+	uint64_t input_bytes;
+	uint64_t input2_bytes;		/* ADD only */
+	uint64_t weight_bytes;		/* packed codes, CONV2D and FC */
+	uint64_t params_bytes;		/* out_c * sizeof(struct nhot_chan_params) */
+	uint64_t output_bytes;
+	uint64_t macs;			/* multiply-accumulates (CONV2D, FC) */
+};
+
+/*
+ * Validates a descriptor against docs/arith.md section 3 and fills shape.
+ * 0, -EINVAL, -EOPNOTSUPP or -EOVERFLOW exactly as the document says.
+ */
+int nhot_layer_check(const struct nhot_layer *layer, struct nhot_layer_shape *shape);
+
+/** The memory of one layer run on the CPU. Unused pointers may be NULL. */
+struct nhot_tensors {
+	const uint8_t *input;
+	size_t input_len;
+	const uint8_t *input2;
+	size_t input2_len;
+	const uint8_t *weights;
+	size_t weights_len;
+	const struct nhot_chan_params *params;
+	size_t params_len;	/* bytes */
+	uint8_t *output;
+	size_t output_len;
+};
+
+/** Counters of a layer run: what an engine would count. */
+struct nhot_counters {
+	uint64_t macs;
+	uint64_t shift_adds;	/* nonzero terms summed over all MACs */
+};
+
+/*
+ * The reference implementation: plain C, straight from the document; the
+ * oracle of the tests. -ERANGE when a buffer is shorter than the layer needs,
+ * -EILSEQ for an invalid weight code, -EOVERFLOW for a bias beyond 2^30.
+ * counters may be NULL.
+ */
+int nhot_ref_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
+		 struct nhot_counters *counters);
+
+/* The fast implementation: same contract and the same bits as nhot_ref_run(). */
+int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
+		 struct nhot_counters *counters);
+
+/* Which fast kernels nhot_cpu_run() uses: "avx512vnni", "avx2" or "portable". */
+const char *nhot_cpu_isa(void);
+
+/*
+ * Forces the kernels (for tests and benchmarks): "avx512vnni", "avx2",
+ * "portable", or NULL for the best the CPU has. -ENOTSUP if the CPU lacks it.
+ */
+int nhot_cpu_set_isa(const char *isa);
+
+/* Threads nhot_cpu_run() may use (default: online CPUs, or NHOT_THREADS). */
+int nhot_cpu_set_threads(int threads);
+
+/* ------------------------------------------------------------------------ */
+/* Contexts: one API over /dev/nhotN or the CPU fallback                    */
+
+struct nhot_ctx;
+struct nhot_buf;
+
+/*
+ * Opens an engine. device: a path like "/dev/nhot0", "cpu" for the fallback,
+ * or NULL to honour $NHOT_DEVICE (same values) and else take /dev/nhot0 if it
+ * exists, the CPU otherwise.
+ */
+int nhot_open(const char *device, struct nhot_ctx **ctx);
+void nhot_close(struct nhot_ctx *ctx);
+
+/* "cpu" or the device path. */
+const char *nhot_ctx_device(const struct nhot_ctx *ctx);
+/* Non-zero when the context runs on a device. */
+int nhot_ctx_is_device(const struct nhot_ctx *ctx);
+
+/* A buffer the engine can read and write, mapped into this process. */
+int nhot_buf_alloc(struct nhot_ctx *ctx, size_t length, struct nhot_buf **buf);
+void nhot_buf_free(struct nhot_buf *buf);
+void *nhot_buf_data(const struct nhot_buf *buf);
+size_t nhot_buf_length(const struct nhot_buf *buf);
+
+/** A place in a buffer. */
+struct nhot_ref {
+	struct nhot_buf *buf;	/* NULL: none */
+	uint64_t offset;
+};
+
+/** One job of a batch. */
+struct nhot_job_desc {
+	struct nhot_layer layer;
+	struct nhot_ref input, input2, weights, params, output;
+};
+
+/** A finished job's outcome. */
+struct nhot_result {
+	uint32_t status;	/* enum nhot_job_status */
+	int32_t error;		/* 0 or negative errno */
+	uint64_t macs;
+	uint64_t shift_adds;
+	uint64_t cycles;	/* 0 on the CPU */
+};
+
+/* Queues count jobs; their ids are *first_id .. *first_id + count - 1. */
+int nhot_submit(struct nhot_ctx *ctx, const struct nhot_job_desc *jobs,
+		unsigned int count, uint64_t *first_id);
+
+/*
+ * Waits for all the jobs (timeout_ns: relative, < 0 forever) and releases
+ * them, filling results[] when not NULL. 0 when all finished (check each
+ * result's status), -ETIMEDOUT, -EINTR, -ENOENT.
+ */
+int nhot_wait(struct nhot_ctx *ctx, const uint64_t *ids, unsigned int count,
+	      int64_t timeout_ns, struct nhot_result *results);
+
+/* Submit one job and wait for it: 0 when it finished DONE, else its error. */
+int nhot_run(struct nhot_ctx *ctx, const struct nhot_job_desc *job,
+	     struct nhot_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NHOT_H */
