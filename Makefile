@@ -48,13 +48,18 @@ $(KSFT_HDRS): | setup
 		$$d/tools/testing/selftests/kselftest_harness.h
 	@touch $(KSFT_HDRS)
 
+# Each part adds its own rules; a tool adds its binary to TOOLS.
+TOOLS :=
 include userlib/rules.mk
--include tools/rules.mk
+-include $(sort $(wildcard tools/*/rules.mk))
 -include driver/rules.mk
 -include selftests/rules.mk
 -include vm/rules.mk
+-include bench/rules.mk
 -include models/rules.mk
 
+.PHONY: tools
+tools: $(TOOLS)
 all: userlib tools
 
 # Every test: host tests (plain and under ASan/UBSan), then the VM suite.
