@@ -14,7 +14,7 @@ libdnnl-dev libopenblas-dev
 libnl-3-dev libnl-genl-3-dev
 dataset-fashion-mnist
 clang libclang-rt-14-dev llvm
-gnuplot-nox
+gnuplot-nox zlib1g-dev
 "
 
 missing=""
