@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The /dev/nhotN backend of a context: buffers are the driver's buffer
+ * objects mapped MAP_SHARED, jobs go through NHOT_IOCTL_SUBMIT, and waiting
+ * is NHOT_IOCTL_WAIT then NHOT_IOCTL_JOB_STATUS with NHOT_STATUS_RELEASE.
+ * The kernel validates every job (docs/uapi.md); this file only translates
+ * and splits batches to the limits GET_INFO reports.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctx.h"
+
+/* Set once by nhot_ctx_dev_init(), read-only after: no lock needed. */
+struct dev_state {
+	int fd;
+	struct nhot_info info;
+};
+
+static int dev_ioctl(const struct dev_state *st, unsigned long cmd, void *arg)
+{
+	return ioctl(st->fd, cmd, arg) ? -errno : 0;
+}
+
+static int dev_buf_alloc(struct nhot_ctx *ctx, struct nhot_buf *buf, size_t length)
+{
+	struct dev_state *st = ctx->priv;
+	struct nhot_bo_create create = {
+		.size = sizeof(create),
+		.length = length,
+	};
+	struct nhot_bo_destroy destroy = { .size = sizeof(destroy) };
+	void *data;
+	int ret;
+
+	ret = dev_ioctl(st, NHOT_IOCTL_BO_CREATE, &create);
+	if (ret)
+		return ret;
+	data = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, st->fd,
+		    (off_t)create.mmap_offset);
+	if (data == MAP_FAILED) {
+		ret = -errno;
+		destroy.handle = create.handle;
+		dev_ioctl(st, NHOT_IOCTL_BO_DESTROY, &destroy);
+		return ret;
+	}
+	buf->data = data;
+	buf->handle = create.handle;
+	return 0;
+}
+
+static void dev_buf_free(struct nhot_ctx *ctx, struct nhot_buf *buf)
+{
+	struct dev_state *st = ctx->priv;
+	struct nhot_bo_destroy destroy = {
+		.size = sizeof(destroy),
+		.handle = buf->handle,
+	};
+
+	munmap(buf->data, buf->length);
+	/* A job still using the buffer keeps it alive in the kernel. */
+	dev_ioctl(st, NHOT_IOCTL_BO_DESTROY, &destroy);
+}
+
+static void dev_ref(const struct nhot_ref *ref, struct nhot_bufref *out)
+{
+	out->handle = ref->buf ? ref->buf->handle : 0;
+	out->pad = 0;
+	out->offset = ref->offset;
+}
+
+static void dev_job(const struct nhot_job_desc *desc, struct nhot_job *job)
+{
+	memset(job, 0, sizeof(*job));
+	job->layer = desc->layer;
+	dev_ref(&desc->input, &job->input);
+	dev_ref(&desc->input2, &job->input2);
+	dev_ref(&desc->weights, &job->weights);
+	dev_ref(&desc->params, &job->params);
+	dev_ref(&desc->output, &job->output);
+}
+
+/* The absolute CLOCK_MONOTONIC deadline NHOT_IOCTL_WAIT takes. */
+static int64_t dev_deadline(int64_t timeout_ns)
+{
+	struct timespec now;
+	int64_t now_ns;
+
+	if (timeout_ns < 0)
+		return INT64_MAX;
+	if (timeout_ns == 0)
+		return 0;	/* poll once */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	return timeout_ns > INT64_MAX - now_ns ? INT64_MAX : now_ns + timeout_ns;
+}
+
+static int dev_wait_all(const struct dev_state *st, const uint64_t *ids,
+			unsigned int count, int64_t deadline)
+{
+	unsigned int done = 0;
+
+	while (done < count) {
+		unsigned int n = count - done;
+		struct nhot_wait wait = { .size = sizeof(wait) };
+		int ret;
+
+		if (n > st->info.max_jobs)
+			n = st->info.max_jobs;
+		wait.ids_ptr = (uintptr_t)(ids + done);
+		wait.id_count = n;
+		wait.timeout_ns = deadline;
+		ret = dev_ioctl(st, NHOT_IOCTL_WAIT, &wait);
+		if (ret)
+			return ret;
+		done += n;
+	}
+	return 0;
+}
+
+/* Reads and releases finished jobs, in chunks of max_jobs. */
+static int dev_release(const struct dev_state *st, const uint64_t *ids,
+		       unsigned int count, struct nhot_result *results)
+{
+	unsigned int chunk = count < st->info.max_jobs ? count : st->info.max_jobs;
+	struct nhot_job_result *kres;
+	unsigned int done = 0;
+	int ret = 0;
+
+	kres = calloc(chunk, sizeof(*kres));
+	if (!kres)
+		return -ENOMEM;
+	while (done < count) {
+		unsigned int n = count - done < chunk ? count - done : chunk;
+		struct nhot_job_status_args args = {
+			.size = sizeof(args),
+			.flags = NHOT_STATUS_RELEASE,
+			.results_ptr = (uintptr_t)kres,
+			.count = n,
+			.result_size = sizeof(*kres),
+		};
+
+		memset(kres, 0, n * sizeof(*kres));
+		for (unsigned int i = 0; i < n; i++)
+			kres[i].id = ids[done + i];
+		ret = dev_ioctl(st, NHOT_IOCTL_JOB_STATUS, &args);
+		if (ret)
+			break;
+		for (unsigned int i = 0; results && i < n; i++) {
+			struct nhot_result *r = &results[done + i];
+
+			r->status = kres[i].status;
+			r->error = kres[i].error;
+			r->macs = kres[i].macs;
+			r->shift_adds = kres[i].shift_adds;
+			r->cycles = kres[i].cycles;
+		}
+		done += n;
+	}
+	free(kres);
+	return ret;
+}
+
+/*
+ * Waits before releasing, so on -ETIMEDOUT or -EINTR nothing is released and
+ * the caller may wait again.
+ */
+static int dev_wait(struct nhot_ctx *ctx, const uint64_t *ids, unsigned int count,
+		    int64_t timeout_ns, struct nhot_result *results)
+{
+	const struct dev_state *st = ctx->priv;
+	int ret;
+
+	ret = dev_wait_all(st, ids, count, dev_deadline(timeout_ns));
+	if (ret)
+		return ret;
+	return dev_release(st, ids, count, results);
+}
+
+/*
+ * A later chunk of a split batch failed after earlier ones were queued: let
+ * those finish and release them, so a failed nhot_submit() leaves no job
+ * held. Their outputs may have been written.
+ */
+static void dev_abandon(const struct dev_state *st, const uint64_t *ids, unsigned int count)
+{
+	int ret;
+
+	do
+		ret = dev_wait_all(st, ids, count, INT64_MAX);
+	while (ret == -EINTR);
+	if (ret == 0)
+		dev_release(st, ids, count, NULL);
+}
+
+/* Queues one chunk; ids[] gets its ids. */
+static int dev_submit_chunk(const struct dev_state *st, struct nhot_job *kjobs,
+			    unsigned int n, uint64_t *ids)
+{
+	struct nhot_submit args = {
+		.size = sizeof(args),
+		.jobs_ptr = (uintptr_t)kjobs,
+		.job_count = n,
+		.job_size = sizeof(*kjobs),
+	};
+	int ret;
+
+	ret = dev_ioctl(st, NHOT_IOCTL_SUBMIT, &args);
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < n; i++)
+		ids[i] = args.first_id + i;
+	return 0;
+}
+
+/*
+ * Splits the batch by max_jobs_per_submit. ctx->lock is held, so no other
+ * submission of this context comes between two chunks and the ids stay
+ * contiguous; they are checked all the same, since the file could be shared.
+ */
+static int dev_submit(struct nhot_ctx *ctx, const struct nhot_job_desc *jobs,
+		      unsigned int count, uint64_t *first_id)
+{
+	const struct dev_state *st = ctx->priv;
+	unsigned int chunk = st->info.max_jobs_per_submit;
+	struct nhot_job *kjobs;
+	unsigned int done = 0;
+	uint64_t *ids;
+	int ret = 0;
+
+	if (chunk > count)
+		chunk = count;
+	ids = calloc(count, sizeof(*ids));
+	kjobs = calloc(chunk, sizeof(*kjobs));
+	if (!ids || !kjobs) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	while (done < count) {
+		unsigned int n = count - done < chunk ? count - done : chunk;
+
+		for (unsigned int i = 0; i < n; i++)
+			dev_job(&jobs[done + i], &kjobs[i]);
+		ret = dev_submit_chunk(st, kjobs, n, ids + done);
+		if (ret)
+			break;
+		done += n;
+		if (ids[done - n] != ids[0] + (done - n)) {
+			ret = -EIO;
+			break;
+		}
+	}
+	if (ret && done)
+		dev_abandon(st, ids, done);
+	else if (!ret)
+		*first_id = ids[0];
+out_free:
+	free(kjobs);
+	free(ids);
+	return ret;
+}
+
+static void dev_close(struct nhot_ctx *ctx)
+{
+	struct dev_state *st = ctx->priv;
+
+	/* The driver cancels and frees whatever the file still holds. */
+	close(st->fd);
+	free(st);
+}
+
+static const struct nhot_ctx_backend dev_backend = {
+	.buf_alloc = dev_buf_alloc,
+	.buf_free = dev_buf_free,
+	.submit = dev_submit,
+	.wait = dev_wait,
+	.close = dev_close,
+};
+
+int nhot_ctx_dev_init(struct nhot_ctx *ctx, const char *path)
+{
+	struct dev_state *st;
+	int ret;
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (st->fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	st->info.size = sizeof(st->info);
+	ret = dev_ioctl(st, NHOT_IOCTL_GET_INFO, &st->info);
+	if (ret)
+		goto err_close;
+	/* A driver of another ABI, or one that reports limits no job fits in. */
+	if (st->info.abi_version != NHOT_ABI_VERSION ||
+	    !st->info.max_jobs_per_submit || !st->info.max_jobs) {
+		ret = -EPROTO;
+		goto err_close;
+	}
+	ctx->priv = st;
+	ctx->backend = &dev_backend;
+	return 0;
+
+err_close:
+	close(st->fd);
+err_free:
+	free(st);
+	return ret;
+}
