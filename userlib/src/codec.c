@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Packing weight codes into rows (docs/arith.md 1.4). This side reads and
+ * writes the row as little-endian 64-bit words, the document's second
+ * description; the reference implementation (ref.c) reads bit by bit, the
+ * first one, so the tests compare two independent readings.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "format_internal.h"
+
+size_t nhot_row_bytes(int n, int b, size_t k_count)
+{
+	int k = nhot_code_bits(n, b);
+
+	if (k < 0 || k_count > (SIZE_MAX - 63) / (size_t)k)
+		return 0;
+	return 8 * ((k_count * (size_t)k + 63) / 64);
+}
+
+/* rows * row_bytes, or 0 when it does not fit a size_t. */
+static size_t tensor_bytes(size_t rows, size_t row_bytes)
+{
+	if (row_bytes && rows > SIZE_MAX / row_bytes)
+		return 0;
+	return rows * row_bytes;
+}
+
+static uint64_t load_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void store_le64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Code i of a row: bits i*k .. i*k + k - 1 of the word stream. */
+static unsigned int row_get(const uint8_t *row, size_t i, int k)
+{
+	size_t bit = i * (size_t)k;
+	size_t word = bit / 64;
+	unsigned int shift = bit % 64;
+	uint64_t v = load_le64(row + 8 * word) >> shift;
+
+	if (shift + (unsigned int)k > 64)	/* straddles into the next word */
+		v |= load_le64(row + 8 * (word + 1)) << (64 - shift);
+	return (unsigned int)(v & ((1u << k) - 1));
+}
+
+/* ORs code into position i of a zeroed row. */
+static void row_put(uint8_t *row, size_t i, int k, unsigned int code)
+{
+	size_t bit = i * (size_t)k;
+	size_t word = bit / 64;
+	unsigned int shift = bit % 64;
+
+	store_le64(row + 8 * word, load_le64(row + 8 * word) | ((uint64_t)code << shift));
+	if (shift + (unsigned int)k > 64)
+		store_le64(row + 8 * (word + 1),
+			   load_le64(row + 8 * (word + 1)) | ((uint64_t)code >> (64 - shift)));
+}
+
+int nhot_pack(int n, int b, const int8_t *q, size_t rows, size_t k_count,
+	      uint8_t *out, size_t out_len)
+{
+	struct nhot_set_table t;
+	size_t row_bytes, total, r, i;
+	int ret = nhot_set_table_build(n, b, &t);
+
+	if (ret)
+		return ret;
+	row_bytes = nhot_row_bytes(n, b, k_count);
+	total = tensor_bytes(rows, row_bytes);
+	if (k_count && (!row_bytes || (rows && !total)))
+		return -EINVAL;		/* the tensor does not fit a size_t */
+	if (!q || !out)
+		return -EINVAL;
+	if (out_len < total)
+		return -ENOSPC;
+	/* Check every value first, so that out is untouched on error. */
+	for (r = 0; r < rows; r++) {
+		for (i = 0; i < k_count; i++) {
+			int v = q[r * k_count + i];
+
+			if (v < -NHOT_Q_MAX || t.code_of[v + NHOT_Q_MAX] < 0)
+				return -EINVAL;
+		}
+	}
+	memset(out, 0, total);
+	for (r = 0; r < rows; r++)
+		for (i = 0; i < k_count; i++)
+			row_put(out + r * row_bytes, i, t.code_bits,
+				(unsigned int)t.code_of[q[r * k_count + i] + NHOT_Q_MAX]);
+	return 0;
+}
+
+int nhot_unpack(int n, int b, const uint8_t *packed, size_t packed_len,
+		size_t rows, size_t k_count, int8_t *q)
+{
+	struct nhot_set_table t;
+	size_t row_bytes, total, r, i;
+	int ret = nhot_set_table_build(n, b, &t);
+
+	if (ret)
+		return ret;
+	row_bytes = nhot_row_bytes(n, b, k_count);
+	total = tensor_bytes(rows, row_bytes);
+	if (k_count && (!row_bytes || (rows && !total)))
+		return -EINVAL;
+	if (!q || !packed)
+		return -EINVAL;
+	if (packed_len < total)
+		return -ENOSPC;
+	for (r = 0; r < rows; r++) {
+		for (i = 0; i < k_count; i++) {
+			unsigned int code = row_get(packed + r * row_bytes, i, t.code_bits);
+
+			if (code >= (unsigned int)t.size)
+				return -EILSEQ;
+			q[r * k_count + i] = (int8_t)t.value[code];
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libnhot private: the n-hot value set S(n, b) as the format sources and the
+ * reference implementation share it (docs/arith.md section 1).
+ */
+#ifndef NHOT_FORMAT_INTERNAL_H
+#define NHOT_FORMAT_INTERNAL_H
+
+#include <stdint.h>
+
+#include "nhot.h"
+
+/* Largest |q| of any S(n, b): 2^(NHOT_MAX_B - 1) - 1. */
+#define NHOT_Q_MAX	127
+
+/* GLOBAL_AVGPOOL: H * W at most 2^16, so a sum stays below 2^24 (section 3). */
+#define NHOT_MAX_GLOBAL_POOL	65536
+
+/* Non-zero when n and b are in the table of docs/arith.md section 1.6. */
+static inline int nhot_nb_valid(int n, int b)
+{
+	return n >= NHOT_MIN_N && n <= NHOT_MAX_N && b >= NHOT_MIN_B && b <= NHOT_MAX_B;
+}
+
+/*
+ * The set as lookup tables, built on the caller's stack (no global state, so
+ * every entry point is thread safe). code_of[q + NHOT_Q_MAX] is the code of q,
+ * or -1 when q is not in the set.
+ */
+struct nhot_set_table {
+	int size;
+	int code_bits;
+	int16_t value[NHOT_SET_MAX];
+	int16_t code_of[2 * NHOT_Q_MAX + 1];
+};
+
+/* Fills t for a valid (n, b); -EINVAL otherwise. */
+int nhot_set_table_build(int n, int b, struct nhot_set_table *t);
+
+#endif /* NHOT_FORMAT_INTERNAL_H */
