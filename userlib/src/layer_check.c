@@ -82,27 +82,27 @@ static int in_range(uint32_t v, uint32_t lo, uint32_t hi)
 	return v >= lo && v <= hi;
 }
 
-/* Zero points, clamps, ADD multipliers and shift: -EINVAL when out of range. */
+/* Zero points and clamps: -EINVAL when out of range. */
 static int check_values(const struct nhot_layer *l)
 {
 	if (l->in_zero > 255 || l->in2_zero > 255 || l->out_zero > 255)
 		return -EINVAL;
 	if (l->act_min > 255 || l->act_max > 255 || l->act_min > l->act_max)
 		return -EINVAL;
-	if (l->type == NHOT_LAYER_ADD &&
-	    (l->add_mult_a > INT32_MAX || l->add_mult_b > INT32_MAX ||
-	     !in_range(l->add_shift, 1, NHOT_MAX_SHIFT)))
-		return -EINVAL;
 	return 0;
 }
 
-/* Sizes of the input, and of the window where the type has one: -EOVERFLOW. */
+/* ADD's requantization, the input's sizes and the window's: -EOVERFLOW. */
 static int check_sizes(const struct nhot_layer *l)
 {
 	int windowed = l->type == NHOT_LAYER_CONV2D || l->type == NHOT_LAYER_AVGPOOL ||
 		       l->type == NHOT_LAYER_MAXPOOL;
 	uint32_t dil_h = 1, dil_w = 1;
 
+	if (l->type == NHOT_LAYER_ADD &&
+	    (l->add_mult_a > INT32_MAX || l->add_mult_b > INT32_MAX ||
+	     !in_range(l->add_shift, 1, NHOT_MAX_SHIFT)))
+		return -EOVERFLOW;
 	if (!in_range(l->batch, 1, NHOT_MAX_BATCH) ||
 	    !in_range(l->in_h, 1, NHOT_MAX_DIM) || !in_range(l->in_w, 1, NHOT_MAX_DIM) ||
 	    !in_range(l->in_c, 1, NHOT_MAX_CHANNELS))
@@ -143,6 +143,26 @@ static uint32_t out_dim(uint32_t in, uint32_t pad_a, uint32_t pad_b, uint32_t ke
 	if (padded < extent)
 		return 0;
 	return (uint32_t)((padded - extent) / stride + 1);
+}
+
+/*
+ * Over all outputs of one dimension, how many kernel taps land inside the
+ * input: the in-bounds positions that section 2.7 counts as products.
+ */
+static uint64_t inside_taps(uint32_t out, uint32_t in, uint32_t kernel, uint32_t stride,
+			    uint32_t dilation, uint32_t pad)
+{
+	uint64_t taps = 0;
+	uint32_t o, t;
+
+	for (o = 0; o < out; o++) {
+		for (t = 0; t < kernel; t++) {
+			int64_t pos = (int64_t)o * stride - pad + (int64_t)t * dilation;
+
+			taps += pos >= 0 && pos < in;
+		}
+	}
+	return taps;
 }
 
 int nhot_layer_check(const struct nhot_layer *l, struct nhot_layer_shape *shape)
@@ -228,7 +248,14 @@ int nhot_layer_check(const struct nhot_layer *l, struct nhot_layer_shape *shape)
 		s.weight_bytes = (uint64_t)l->out_c *
 				 nhot_row_bytes((int)l->w_n, (int)l->w_b, (size_t)k);
 		s.params_bytes = (uint64_t)l->out_c * sizeof(struct nhot_chan_params);
-		s.macs = out_elems * k;
+		if (l->type == NHOT_LAYER_FC)
+			s.macs = out_elems * k;
+		else
+			s.macs = (uint64_t)l->batch * l->out_c * (l->in_c / l->groups) *
+				 inside_taps(s.out_h, l->in_h, l->kernel_h, l->stride_h,
+					     l->dilation_h, l->pad_top) *
+				 inside_taps(s.out_w, l->in_w, l->kernel_w, l->stride_w,
+					     l->dilation_w, l->pad_left);
 	}
 	s.output_bytes = out_elems;
 	if (shape)

@@ -82,7 +82,7 @@ static int check_buffers(const struct nhot_layer *l, const struct nhot_tensors *
 	return ret;
 }
 
-/* Every code of every row valid (-EILSEQ), every channel's parameters in range. */
+/* Every code of every row valid (-EILSEQ), every channel's parameters in range (-EOVERFLOW). */
 static int check_data(const struct nhot_layer *l, const struct nhot_tensors *t,
 		      const struct nhot_layer_shape *s, const struct nhot_set_table *set)
 {
@@ -97,10 +97,9 @@ static int check_data(const struct nhot_layer *l, const struct nhot_tensors *t,
 	for (o = 0; o < l->out_c; o++) {
 		const struct nhot_chan_params *p = &t->params[o];
 
-		if (p->bias > NHOT_MAX_BIAS || p->bias < -NHOT_MAX_BIAS)
+		if (p->bias > NHOT_MAX_BIAS || p->bias < -NHOT_MAX_BIAS ||
+		    p->mult > INT32_MAX || p->shift < 1 || p->shift > NHOT_MAX_SHIFT)
 			return -EOVERFLOW;
-		if (p->mult > INT32_MAX || p->shift < 1 || p->shift > NHOT_MAX_SHIFT)
-			return -EINVAL;
 	}
 	return 0;
 }
@@ -144,12 +143,17 @@ static void ref_conv2d(const struct nhot_layer *l, const struct nhot_tensors *t,
 				int64_t ix = (int64_t)ox * l->stride_w - l->pad_left +
 					     (int64_t)kx * l->dilation_w;
 				size_t widx = ((size_t)ky * l->kernel_w + kx) * cg + ci;
-				int64_t xin = l->in_zero;
+				int64_t xin;
 
-				if (iy >= 0 && iy < l->in_h && ix >= 0 && ix < l->in_w)
-					xin = t->input[(((size_t)n * l->in_h + (size_t)iy) *
-							l->in_w + (size_t)ix) * l->in_c +
-						       (size_t)g * cg + ci];
+				/*
+				 * Padding: xin = in_zero adds 0, and section 2.7
+				 * does not count it as a product.
+				 */
+				if (iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w)
+					continue;
+				xin = t->input[(((size_t)n * l->in_h + (size_t)iy) *
+						l->in_w + (size_t)ix) * l->in_c +
+					       (size_t)g * cg + ci];
 				acc += (xin - l->in_zero) * w[widx];
 				c->macs++;
 				c->shift_adds += (uint64_t)terms[widx];
