@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nhot_cpu_run(): the fast fallback's entry point. It validates a job in
+ * the same order as nhot_ref_run() (so both return the same errno for the
+ * same bad job), picks the backend for this CPU, and derives the counters
+ * of docs/arith.md 2.7 from the per-code-index term sums the backend's
+ * decoder produced.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+static const struct cpu_backend *const backends[] = {
+	&cpu_backend_portable,
+};
+
+/* The forced backend, NULL for the best one this CPU runs. */
+static _Atomic(const struct cpu_backend *) forced_backend;
+
+static const struct cpu_backend *best_backend(void)
+{
+	const struct cpu_backend *b = atomic_load(&forced_backend);
+	size_t i;
+
+	if (b)
+		return b;
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (backends[i]->supported())
+			return backends[i];
+	return &cpu_backend_portable;
+}
+
+const char *nhot_cpu_isa(void)
+{
+	return best_backend()->name;
+}
+
+int nhot_cpu_set_isa(const char *isa)
+{
+	size_t i;
+
+	if (!isa) {
+		atomic_store(&forced_backend, NULL);
+		return 0;
+	}
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (strcmp(isa, backends[i]->name))
+			continue;
+		if (!backends[i]->supported())
+			return -ENOTSUP;
+		atomic_store(&forced_backend, backends[i]);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void *cpu_zalloc(size_t n)
+{
+	void *p;
+
+	n = (n + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN;
+	if (!n)
+		n = CPU_ALIGN;
+	p = aligned_alloc(CPU_ALIGN, n);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
+int cpu_colterms_alloc(struct cpu_job *job)
+{
+	job->colterms = cpu_zalloc((size_t)job->s.k * sizeof(*job->colterms));
+	return job->colterms ? 0 : -ENOMEM;
+}
+
+void cpu_job_release(struct cpu_job *job)
+{
+	free(job->colterms);
+	free(job->bias_adj);
+	free(job->mult);
+	free(job->round);
+	free(job->shift);
+	job->colterms = NULL;
+	job->bias_adj = NULL;
+	job->mult = job->round = job->shift = NULL;
+}
+
+int cpu_epilogue_prepare(struct cpu_job *job, const int32_t *rowsum)
+{
+	const struct nhot_layer *l = job->l;
+	const struct nhot_chan_params *p = job->t->params;
+	/* Padded to whole 16-lane vectors: kernels load them without tails. */
+	size_t n = ((size_t)l->out_c + 63) & ~(size_t)63;
+	uint32_t o;
+
+	for (o = 0; o < l->out_c; o++)
+		if (p[o].bias > NHOT_MAX_BIAS || p[o].bias < -NHOT_MAX_BIAS ||
+		    p[o].mult > INT32_MAX || p[o].shift < 1 || p[o].shift > NHOT_MAX_SHIFT)
+			return -EOVERFLOW;
+
+	job->bias_adj = cpu_zalloc(n * sizeof(*job->bias_adj));
+	job->mult = cpu_zalloc(n * sizeof(*job->mult));
+	job->round = cpu_zalloc(n * sizeof(*job->round));
+	job->shift = cpu_zalloc(n * sizeof(*job->shift));
+	if (!job->bias_adj || !job->mult || !job->round || !job->shift)
+		return -ENOMEM;
+	for (o = 0; o < l->out_c; o++) {
+		/* Wraps mod 2^32 by design: only the final accumulator must fit. */
+		uint32_t adj = (uint32_t)p[o].bias - l->in_zero * (uint32_t)rowsum[o];
+
+		job->bias_adj[o] = (int32_t)adj;
+		job->mult[o] = p[o].mult;
+		job->round[o] = ((int64_t)1 << (p[o].shift - 1));
+		job->shift[o] = p[o].shift;
+	}
+	job->lo = (int32_t)l->act_min - (int32_t)l->out_zero;
+	job->hi = (int32_t)l->act_max - (int32_t)l->out_zero;
+	return 0;
+}
+
+void cpu_tap_counts(uint32_t out, uint32_t in, uint32_t kernel, uint32_t stride,
+		    uint32_t dilation, uint32_t pad, uint64_t *cnt)
+{
+	uint32_t t;
+
+	for (t = 0; t < kernel; t++) {
+		/* o * stride - pad + t * dilation in [0, in): an interval of o. */
+		int64_t off = (int64_t)t * dilation - pad;
+		int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+		int64_t hi = (int64_t)in - 1 - off;	/* o * stride <= hi */
+
+		hi = hi < 0 ? -1 : hi / stride;
+		if (hi > (int64_t)out - 1)
+			hi = (int64_t)out - 1;
+		cnt[t] = hi >= lo ? (uint64_t)(hi - lo + 1) : 0;
+	}
+}
+
+/* shift_adds of 2.7 from the term sums per code index. */
+static uint64_t count_shift_adds(const struct cpu_job *job)
+{
+	const struct nhot_layer *l = job->l;
+	uint64_t cy[NHOT_MAX_KERNEL], cx[NHOT_MAX_KERNEL], total = 0;
+	uint32_t ky, kx, ci;
+
+	if (l->type == NHOT_LAYER_FC) {
+		for (ci = 0; ci < job->s.k; ci++)
+			total += job->colterms[ci];
+		return total * l->batch;
+	}
+	cpu_tap_counts(job->s.out_h, l->in_h, l->kernel_h, l->stride_h, l->dilation_h,
+		       l->pad_top, cy);
+	cpu_tap_counts(job->s.out_w, l->in_w, l->kernel_w, l->stride_w, l->dilation_w,
+		       l->pad_left, cx);
+	for (ky = 0; ky < l->kernel_h; ky++) {
+		for (kx = 0; kx < l->kernel_w; kx++) {
+			const uint32_t *col = job->colterms + (ky * l->kernel_w + kx) * job->cg;
+			uint64_t tap = 0;
+
+			for (ci = 0; ci < job->cg; ci++)
+				tap += col[ci];
+			total += tap * cy[ky] * cx[kx];
+		}
+	}
+	return total * l->batch;
+}
+
+/* Present (-EINVAL) and long enough (-ERANGE), in nhot_ref_run()'s order. */
+static int check_buffer(const void *p, size_t len, uint64_t need)
+{
+	if (!p)
+		return -EINVAL;
+	if (len < need)
+		return -ERANGE;
+	return 0;
+}
+
+static int check_buffers(const struct nhot_layer *l, const struct nhot_tensors *t,
+			 const struct nhot_layer_shape *s)
+{
+	int ret;
+
+	ret = check_buffer(t->input, t->input_len, s->input_bytes);
+	if (!ret && l->type == NHOT_LAYER_ADD)
+		ret = check_buffer(t->input2, t->input2_len, s->input2_bytes);
+	if (!ret && s->k) {
+		ret = check_buffer(t->weights, t->weights_len, s->weight_bytes);
+		if (!ret)
+			ret = check_buffer(t->params, t->params_len, s->params_bytes);
+	}
+	if (!ret)
+		ret = check_buffer(t->output, t->output_len, s->output_bytes);
+	return ret;
+}
+
+int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
+		 struct nhot_counters *counters)
+{
+	const struct cpu_backend *be = best_backend();
+	struct cpu_job job;
+	int ret;
+
+	if (counters)
+		memset(counters, 0, sizeof(*counters));
+	memset(&job, 0, sizeof(job));
+	ret = nhot_layer_check(layer, &job.s);
+	if (ret)
+		return ret;
+	if (!t)
+		return -EINVAL;
+	ret = check_buffers(layer, t, &job.s);
+	if (ret)
+		return ret;
+	job.l = layer;
+	job.t = t;
+	job.threads = cpu_threads();
+
+	switch (layer->type) {
+	case NHOT_LAYER_CONV2D:
+	case NHOT_LAYER_FC:
+		ret = nhot_set_table_build((int)layer->w_n, (int)layer->w_b, &job.set);
+		if (ret)
+			return ret;
+		if (layer->type == NHOT_LAYER_FC) {
+			job.groups = 1;
+			job.cg = job.s.k;
+			job.og = layer->out_c;
+		} else {
+			job.groups = layer->groups;
+			job.cg = layer->in_c / layer->groups;
+			job.og = layer->out_c / layer->groups;
+		}
+		ret = cpu_colterms_alloc(&job);
+		if (!ret)
+			ret = be->conv(&job);
+		if (!ret && counters) {
+			counters->macs = job.s.macs;
+			counters->shift_adds = count_shift_adds(&job);
+		}
+		cpu_job_release(&job);
+		return ret;
+	case NHOT_LAYER_ADD:
+		be->add(&job);
+		return 0;
+	default:
+		be->pool(&job);
+		return 0;
+	}
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libnhot private: the fast CPU fallback (nhot_cpu_run()).
+ *
+ * cpu_dispatch.c validates a job exactly as nhot_ref_run() does and hands it
+ * to one backend (portable C, AVX2, AVX-512 VNNI), chosen at run time.
+ * A backend decodes the packed weights its own way (it also validates the
+ * codes and sums the NAF terms the counters need), then calls
+ * cpu_epilogue_prepare() for the per-channel requantization constants and
+ * computes. cpu_threads.c runs the tasks of a job on a small thread pool.
+ */
+#ifndef NHOT_CPU_INTERNAL_H
+#define NHOT_CPU_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format_internal.h"
+
+#define CPU_MAX_THREADS		64
+#define CPU_ALIGN		64
+
+/**
+ * struct cpu_job - one nhot_cpu_run() call, shared by its tasks
+ * @l: the descriptor (already checked)
+ * @t: the buffers (already checked for presence and length)
+ * @s: the shape nhot_layer_check() derived
+ * @set: S(w_n, w_b) as tables (CONV2D, FC)
+ * @threads: threads the job may use
+ * @groups, @cg, @og: groups, input and output channels per group (FC: 1, K, out_c)
+ * @colterms: [s.k] NAF terms summed over all rows at each code index, filled
+ *            by the backend's decoder (CONV2D, FC)
+ * @bias_adj: [out_c] bias - in_zero * (sum of the row's weights), mod 2^32:
+ *            acc = bias_adj + sum(x * w) is then exact (docs/arith.md 3)
+ * @mult, @round, @shift: [out_c] the requantization of docs/arith.md 2.1 as
+ *            64-bit lanes: (acc * mult + round) >> shift
+ * @lo, @hi: the clamp bounds minus out_zero, so that the clamp can run before
+ *            adding the zero point
+ */
+struct cpu_job {
+	const struct nhot_layer *l;
+	const struct nhot_tensors *t;
+	struct nhot_layer_shape s;
+	struct nhot_set_table set;
+	int threads;
+	uint32_t groups, cg, og;
+	uint32_t *colterms;
+	int32_t *bias_adj;
+	int64_t *mult;
+	int64_t *round;
+	int64_t *shift;
+	int32_t lo, hi;
+};
+
+/**
+ * struct cpu_backend - the kernels of one instruction set
+ * @name: what nhot_cpu_isa() reports
+ * @supported: non-zero when this CPU runs the kernels
+ * @conv: CONV2D and FC: decode (-EILSEQ), cpu_epilogue_prepare()
+ *        (-EOVERFLOW), compute; 0 or a negative errno, output untouched on error
+ * @add: ADD
+ * @pool: AVGPOOL, GLOBAL_AVGPOOL, MAXPOOL
+ */
+struct cpu_backend {
+	const char *name;
+	int (*supported)(void);
+	int (*conv)(struct cpu_job *job);
+	void (*add)(const struct cpu_job *job);
+	void (*pool)(const struct cpu_job *job);
+};
+
+extern const struct cpu_backend cpu_backend_portable;
+extern const struct cpu_backend cpu_backend_avx2;
+extern const struct cpu_backend cpu_backend_avx512;
+
+/* The portable ADD and pools, for backends without their own. */
+void cpu_add_portable(const struct cpu_job *job);
+void cpu_pool_portable(const struct cpu_job *job);
+
+/*
+ * Checks every channel's parameters (-EOVERFLOW as nhot_ref_run()) and fills
+ * bias_adj/mult/round/shift/lo/hi from them and rowsum[o] (the sum of row o's
+ * weight values). The arrays are freed by cpu_job_release().
+ */
+int cpu_epilogue_prepare(struct cpu_job *job, const int32_t *rowsum);
+void cpu_job_release(struct cpu_job *job);
+
+/* Allocates colterms (zeroed); -ENOMEM. */
+int cpu_colterms_alloc(struct cpu_job *job);
+
+/* The requantization of one accumulator, as the output byte. */
+static inline uint8_t cpu_requant(const struct cpu_job *job, int32_t acc, uint32_t o)
+{
+	int64_t v = ((int64_t)acc * job->mult[o] + job->round[o]) >> job->shift[o];
+
+	if (v < job->lo)
+		v = job->lo;
+	if (v > job->hi)
+		v = job->hi;
+	return (uint8_t)(v + (int64_t)job->l->out_zero);
+}
+
+/* Zero-filled aligned memory of n bytes (n rounded up); NULL on failure. */
+void *cpu_zalloc(size_t n);
+
+/* The pool: fn(arg, task, worker) for task in [0, ntasks), worker < threads. */
+typedef void (*cpu_task_fn)(void *arg, size_t task, int worker);
+void cpu_parallel(int threads, size_t ntasks, cpu_task_fn fn, void *arg);
+/* Threads configured by nhot_cpu_set_threads() or NHOT_THREADS. */
+int cpu_threads(void);
+
+/*
+ * Output positions of a window per input-bounds tap: cnt[t] = how many of
+ * the out outputs see tap t inside [0, in). Used for the counters of 2.7.
+ */
+void cpu_tap_counts(uint32_t out, uint32_t in, uint32_t kernel, uint32_t stride,
+		    uint32_t dilation, uint32_t pad, uint64_t *cnt);
+
+#endif /* NHOT_CPU_INTERNAL_H */

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nhot_cpu_run() against nhot_ref_run(): the same output bytes, the same
+ * counters and the same errno, on 10,000 random layers from layer_gen, for
+ * every instruction set this CPU has and for 1 and 2 threads.
+ *
+ * NHOT_TEST_SEED=<n> replays a run; a failure prints the seed, the case
+ * index and the descriptor.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The harness's TEST() wrappers leave parameters unused. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#include "layer_gen.h"
+#include "nhot.h"
+
+#define RANDOM_CASES	10000
+
+static const char *const all_isas[] = { "portable", "avx2", "avx512vnni" };
+
+static uint64_t test_seed(void)
+{
+	const char *env = getenv("NHOT_TEST_SEED");
+
+	return env ? strtoull(env, NULL, 0) : 0x6e686f74ull;	/* "nhot" */
+}
+
+/* The ISAs this CPU runs; returns how many, names in isas[]. */
+static int usable_isas(const char **isas)
+{
+	int n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(all_isas) / sizeof(all_isas[0]); i++)
+		if (nhot_cpu_set_isa(all_isas[i]) == 0)
+			isas[n++] = all_isas[i];
+	nhot_cpu_set_isa(NULL);
+	return n;
+}
+
+/*
+ * Runs the case through the reference and through every ISA x {1, 2}
+ * threads; returns the number of mismatches (and prints the first ones).
+ */
+static int compare_case(struct layer_gen_case *c, const char **isas, int nisa,
+			uint64_t seed, int index)
+{
+	struct nhot_counters rc, fc;
+	size_t out_len = c->shape.output_bytes;
+	uint8_t *ref_out = malloc(out_len), *fast_out = malloc(out_len);
+	struct nhot_tensors t = c->t;
+	int rret, fret, bad = 0, i, threads;
+	char desc[512];
+
+	if (!ref_out || !fast_out) {
+		free(ref_out);
+		free(fast_out);
+		return 1;
+	}
+	memset(ref_out, 0x5a, out_len);
+	t.output = ref_out;
+	rret = nhot_ref_run(&c->layer, &t, &rc);
+	for (i = 0; i < nisa; i++) {
+		nhot_cpu_set_isa(isas[i]);
+		for (threads = 1; threads <= 2; threads++) {
+			nhot_cpu_set_threads(threads);
+			memset(fast_out, 0xc3, out_len);
+			memset(&fc, 0xff, sizeof(fc));
+			t.output = fast_out;
+			fret = nhot_cpu_run(&c->layer, &t, &fc);
+			if (fret == rret && fc.macs == rc.macs && fc.shift_adds == rc.shift_adds &&
+			    (rret || !memcmp(ref_out, fast_out, out_len)))
+				continue;
+			if (bad++ < 3) {
+				size_t j = 0;
+
+				while (j < out_len && ref_out[j] == fast_out[j])
+					j++;
+				layer_gen_describe(&c->layer, desc, sizeof(desc));
+				fprintf(stderr,
+					"# seed %#llx case %d isa %s threads %d: ret %d/%d macs %llu/%llu shift_adds %llu/%llu first diff at %zu (%u/%u)\n#   %s\n",
+					(unsigned long long)seed, index, isas[i], threads, rret, fret,
+					(unsigned long long)rc.macs, (unsigned long long)fc.macs,
+					(unsigned long long)rc.shift_adds,
+					(unsigned long long)fc.shift_adds, j,
+					j < out_len ? ref_out[j] : 0, j < out_len ? fast_out[j] : 0,
+					desc);
+			}
+		}
+	}
+	nhot_cpu_set_isa(NULL);
+	free(ref_out);
+	free(fast_out);
+	return bad;
+}
+
+TEST(random_layers_match_reference)
+{
+	const char *isas[3];
+	int nisa = usable_isas(isas);
+	uint64_t seed = test_seed();
+	struct layer_gen_rng rng;
+	int i, bad = 0, per_type[NHOT_LAYER_TYPE_MAX + 1] = { 0 };
+
+	ASSERT_GE(nisa, 1);
+	layer_gen_seed(&rng, seed);
+	for (i = 0; i < RANDOM_CASES; i++) {
+		struct layer_gen_case c;
+		int ret = layer_gen_make(&rng, 0, &c);
+
+		ASSERT_EQ(0, ret) TH_LOG("seed %#llx case %d: layer_gen_make %d",
+					 (unsigned long long)seed, i, ret);
+		per_type[c.layer.type]++;
+		bad += compare_case(&c, isas, nisa, seed, i);
+		layer_gen_free(&c);
+	}
+	for (i = 1; i <= NHOT_LAYER_TYPE_MAX; i++)
+		EXPECT_GT(per_type[i], 0);
+	nhot_cpu_set_threads(2);
+	EXPECT_EQ(0, bad);
+}
+
+/* Every type on its own, so each gets its share of the odd shapes. */
+TEST(each_type_matches_reference)
+{
+	const char *isas[3];
+	int nisa = usable_isas(isas);
+	uint64_t seed = test_seed() + 1;
+	struct layer_gen_rng rng;
+	uint32_t type;
+	int i, bad = 0;
+
+	layer_gen_seed(&rng, seed);
+	for (type = 1; type <= NHOT_LAYER_TYPE_MAX; type++) {
+		for (i = 0; i < 200; i++) {
+			struct layer_gen_case c;
+
+			ASSERT_EQ(0, layer_gen_make(&rng, type, &c));
+			bad += compare_case(&c, isas, nisa, seed, (int)(type * 1000 + i));
+			layer_gen_free(&c);
+		}
+	}
+	EXPECT_EQ(0, bad);
+}
+
+/* Both implementations on one (possibly broken) job: same errno, output untouched on error. */
+static int same_verdict(const struct nhot_layer *l, const struct nhot_tensors *t,
+			size_t out_len, int *err)
+{
+	struct nhot_counters rc, fc;
+	uint8_t *out = t && t->output ? t->output : NULL;
+	uint8_t *before = NULL;
+	int rret, fret, ok = 1;
+
+	if (out && out_len) {
+		before = malloc(out_len);
+		if (!before)
+			return 0;
+		memcpy(before, out, out_len);
+	}
+	rret = nhot_ref_run(l, t, &rc);
+	fret = nhot_cpu_run(l, t, &fc);
+	if (rret != fret)
+		ok = 0;
+	if (!rret && (rc.macs != fc.macs || rc.shift_adds != fc.shift_adds))
+		ok = 0;
+	if (fret && (fc.macs || fc.shift_adds))
+		ok = 0;	/* counters are zero on failure */
+	if (fret && before && memcmp(before, out, out_len))
+		ok = 0;
+	free(before);
+	*err = fret;
+	return ok;
+}
+
+/* Layer fields set to values around and beyond the limits. */
+TEST(bad_descriptors_same_errno)
+{
+	static const uint32_t nasty[] = {
+		0, 1, 2, 3, 7, 8, 9, 16, 17, 62, 63, 255, 256, 4096, 4097, 8192, 8193,
+		32768, 65535, 65536, 0x7fffffff, 0x80000000, 0xffffffff,
+	};
+	struct layer_gen_rng rng;
+	int i, mismatches = 0, errors = 0, err;
+
+	layer_gen_seed(&rng, test_seed() + 2);
+	for (i = 0; i < 3000; i++) {
+		struct layer_gen_case c;
+		uint32_t *fields, field, fcount = sizeof(struct nhot_layer) / sizeof(uint32_t);
+
+		ASSERT_EQ(0, layer_gen_make(&rng, 0, &c));
+		fields = (uint32_t *)&c.layer;
+		field = layer_gen_below(&rng, fcount);
+		fields[field] = nasty[layer_gen_below(&rng, sizeof(nasty) / sizeof(nasty[0]))];
+		/* A changed shape may need bigger buffers than the case has: -ERANGE then. */
+		if (!same_verdict(&c.layer, &c.t, c.shape.output_bytes, &err)) {
+			char desc[512];
+
+			layer_gen_describe(&c.layer, desc, sizeof(desc));
+			if (mismatches++ < 5)
+				TH_LOG("case %d field %u: %s", i, field, desc);
+		}
+		errors += err != 0;
+		layer_gen_free(&c);
+	}
+	EXPECT_EQ(0, mismatches);
+	EXPECT_GT(errors, 1000);	/* most of those mutations must be rejected */
+}
+
+TEST(short_and_missing_buffers)
+{
+	struct layer_gen_rng rng;
+	int i, mismatches = 0, err;
+
+	layer_gen_seed(&rng, test_seed() + 3);
+	for (i = 0; i < 600; i++) {
+		struct layer_gen_case c;
+		struct nhot_tensors t;
+		size_t *lens[5];
+		const void **ptrs[5];
+		int which;
+
+		ASSERT_EQ(0, layer_gen_make(&rng, 0, &c));
+		t = c.t;
+		lens[0] = &t.input_len;
+		lens[1] = &t.input2_len;
+		lens[2] = &t.weights_len;
+		lens[3] = &t.params_len;
+		lens[4] = &t.output_len;
+		ptrs[0] = (const void **)&t.input;
+		ptrs[1] = (const void **)&t.input2;
+		ptrs[2] = (const void **)&t.weights;
+		ptrs[3] = (const void **)&t.params;
+		ptrs[4] = (const void **)&t.output;
+		which = (int)layer_gen_below(&rng, 5);
+		if (!*ptrs[which]) {	/* a buffer this layer does not use */
+			layer_gen_free(&c);
+			continue;
+		}
+		if (layer_gen_below(&rng, 2)) {
+			*lens[which] -= 1 + layer_gen_below(&rng, (uint32_t)*lens[which]);
+			if (!same_verdict(&c.layer, &t, c.shape.output_bytes, &err) ||
+			    err != -ERANGE)
+				mismatches++;
+		} else {
+			*ptrs[which] = NULL;
+			if (!same_verdict(&c.layer, &t, c.shape.output_bytes, &err) ||
+			    err != -EINVAL)
+				mismatches++;
+		}
+		layer_gen_free(&c);
+	}
+	EXPECT_EQ(0, mismatches);
+}
+
+/* Sets code i of row o of a packed tensor to code. */
+static void poke_code(uint8_t *w, size_t row_bytes, uint32_t o, uint32_t i, int k,
+		      unsigned int code)
+{
+	uint8_t *row = w + (size_t)o * row_bytes;
+	int t;
+
+	for (t = 0; t < k; t++) {
+		size_t j = (size_t)i * k + t;
+
+		row[j / 8] = (uint8_t)((row[j / 8] & ~(1u << (j % 8))) |
+				       (((code >> t) & 1) << (j % 8)));
+	}
+}
+
+TEST(bad_codes_and_params)
+{
+	struct layer_gen_rng rng;
+	int i, mismatches = 0, eilseq = 0, eoverflow = 0, err;
+
+	layer_gen_seed(&rng, test_seed() + 4);
+	for (i = 0; i < 600; i++) {
+		struct layer_gen_case c;
+		uint32_t type = layer_gen_below(&rng, 2) ? NHOT_LAYER_CONV2D : NHOT_LAYER_FC;
+		uint32_t o;
+
+		ASSERT_EQ(0, layer_gen_make(&rng, type, &c));
+		o = layer_gen_below(&rng, c.layer.out_c);
+		if (layer_gen_below(&rng, 2)) {
+			int k = nhot_code_bits((int)c.layer.w_n, (int)c.layer.w_b);
+			int size = nhot_set_size((int)c.layer.w_n, (int)c.layer.w_b);
+			unsigned int code = (unsigned int)size +
+					    layer_gen_below(&rng, (1u << k) - (unsigned int)size);
+
+			poke_code(c.weights, c.shape.weight_bytes / c.layer.out_c, o,
+				  layer_gen_below(&rng, c.shape.k), k, code);
+			if (!same_verdict(&c.layer, &c.t, c.shape.output_bytes, &err) ||
+			    err != -EILSEQ)
+				mismatches++;
+			eilseq++;
+		} else {
+			switch (layer_gen_below(&rng, 5)) {
+			case 0:
+				c.params[o].bias = (1 << 30) + 1;
+				break;
+			case 1:
+				c.params[o].bias = -(1 << 30) - 1 - (int32_t)layer_gen_below(&rng, 100);
+				break;
+			case 2:
+				c.params[o].mult = 0x80000000u + layer_gen_below(&rng, 100);
+				break;
+			case 3:
+				c.params[o].shift = 0;
+				break;
+			default:
+				c.params[o].shift = 63 + layer_gen_below(&rng, 1000);
+				break;
+			}
+			if (!same_verdict(&c.layer, &c.t, c.shape.output_bytes, &err) ||
+			    err != -EOVERFLOW)
+				mismatches++;
+			eoverflow++;
+		}
+		layer_gen_free(&c);
+	}
+	EXPECT_EQ(0, mismatches);
+	EXPECT_GT(eilseq, 100);
+	EXPECT_GT(eoverflow, 100);
+}
+
+TEST(null_layer_and_tensors)
+{
+	struct layer_gen_rng rng;
+	struct layer_gen_case c;
+	struct nhot_counters cnt = { 1, 1 };
+
+	EXPECT_EQ(-EINVAL, nhot_cpu_run(NULL, NULL, NULL));
+	layer_gen_seed(&rng, 7);
+	ASSERT_EQ(0, layer_gen_make(&rng, NHOT_LAYER_CONV2D, &c));
+	EXPECT_EQ(-EINVAL, nhot_cpu_run(&c.layer, NULL, &cnt));
+	EXPECT_EQ(0u, cnt.macs);
+	EXPECT_EQ(nhot_ref_run(&c.layer, NULL, NULL), nhot_cpu_run(&c.layer, NULL, NULL));
+	/* Counters are optional. */
+	EXPECT_EQ(0, nhot_cpu_run(&c.layer, &c.t, NULL));
+	layer_gen_free(&c);
+}
+
+TEST(isa_and_thread_controls)
+{
+	const char *isas[3];
+	int nisa = usable_isas(isas), i;
+	const char *best;
+
+	ASSERT_GE(nisa, 1);
+	EXPECT_EQ(0, strcmp(isas[0], "portable"));
+	best = nhot_cpu_isa();
+	/* The default is the best of the usable ones: the last in our order. */
+	EXPECT_EQ(0, strcmp(best, isas[nisa - 1]));
+	for (i = 0; i < nisa; i++) {
+		EXPECT_EQ(0, nhot_cpu_set_isa(isas[i]));
+		EXPECT_EQ(0, strcmp(nhot_cpu_isa(), isas[i]));
+	}
+	EXPECT_EQ(-EINVAL, nhot_cpu_set_isa("sse9"));
+	EXPECT_EQ(-EINVAL, nhot_cpu_set_isa(""));
+	EXPECT_EQ(0, nhot_cpu_set_isa(NULL));
+	EXPECT_EQ(0, strcmp(nhot_cpu_isa(), best));
+	EXPECT_EQ(-EINVAL, nhot_cpu_set_threads(0));
+	EXPECT_EQ(-EINVAL, nhot_cpu_set_threads(-3));
+	EXPECT_EQ(-EINVAL, nhot_cpu_set_threads(100000));
+	EXPECT_EQ(0, nhot_cpu_set_threads(1));
+	EXPECT_EQ(0, nhot_cpu_set_threads(2));
+}
+
+TEST_HARNESS_MAIN
