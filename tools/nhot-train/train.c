@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The training loop (minibatch AdamW, softmax cross-entropy, cosine learning
+ * rate) and the evaluation of a saved model. Everything random comes from the
+ * seed, and OpenBLAS runs a fixed number of threads, so a seed gives the same
+ * model file byte for byte.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "adam.h"
+#include "arch.h"
+#include "idx.h"
+#include "rng.h"
+#include "tnet.h"
+#include "train.h"
+
+#define NUM_CLASSES	10
+#define EVAL_BATCH	250
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int load_set(const char *dir, const char *prefix, struct dataset *ds)
+{
+	char err[512];
+	int ret = dataset_load(dir, prefix, ds, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "nhot-train: %s\n", err);
+	return ret;
+}
+
+/* Top-1 accuracy of the trainer's forward pass over count images of ds. */
+static int accuracy(struct tnet *t, const struct dataset *ds, size_t count, size_t *hits)
+{
+	size_t pix = (size_t)ds->rows * ds->cols, i, j;
+	int labels[EVAL_BATCH], ret;
+
+	*hits = 0;
+	for (i = 0; i < count; i += EVAL_BATCH) {
+		int b = (int)(count - i < EVAL_BATCH ? count - i : EVAL_BATCH);
+
+		ret = tnet_forward(t, ds->images + i * pix, b);
+		if (ret)
+			return ret;
+		tnet_predict(t, labels);
+		for (j = 0; j < (size_t)b; j++)
+			*hits += labels[j] == ds->labels[i + j];
+	}
+	return 0;
+}
+
+/* The same with libnhot's reference forward pass. */
+static int accuracy_reference(const struct nhot_fnet *net, const struct dataset *ds,
+			      size_t count, size_t *hits)
+{
+	size_t pix = (size_t)ds->rows * ds->cols, i, j;
+	int labels[EVAL_BATCH], ret;
+
+	*hits = 0;
+	for (i = 0; i < count; i += EVAL_BATCH) {
+		int b = (int)(count - i < EVAL_BATCH ? count - i : EVAL_BATCH);
+
+		ret = nhot_fnet_classify(net, ds->images + i * pix, b, labels, NULL);
+		if (ret)
+			return ret;
+		for (j = 0; j < (size_t)b; j++)
+			*hits += labels[j] == ds->labels[i + j];
+	}
+	return 0;
+}
+
+/* Copies the images of idx[0..b) into x (flipped left-right at random when augmenting). */
+static void gather(const struct dataset *ds, const size_t *idx, int b, int augment,
+		   struct rng *r, float *x, uint8_t *labels)
+{
+	size_t pix = (size_t)ds->rows * ds->cols;
+	uint32_t y, c;
+	int i;
+
+	for (i = 0; i < b; i++) {
+		const float *src = ds->images + idx[i] * pix;
+		float *dst = x + (size_t)i * pix;
+
+		labels[i] = ds->labels[idx[i]];
+		if (!augment || !(rng_next(r) & 1)) {
+			memcpy(dst, src, pix * sizeof(float));
+			continue;
+		}
+		for (y = 0; y < ds->rows; y++)
+			for (c = 0; c < ds->cols; c++)
+				dst[y * ds->cols + c] = src[y * ds->cols + ds->cols - 1 - c];
+	}
+}
+
+static void shuffle(size_t *idx, size_t count, struct rng *r)
+{
+	size_t i, j, tmp;
+
+	for (i = count - 1; i > 0; i--) {
+		j = rng_below(r, i + 1);
+		tmp = idx[i];
+		idx[i] = idx[j];
+		idx[j] = tmp;
+	}
+}
+
+/* Runs the epochs; the caller owns everything. */
+static int train_epochs(const struct train_opts *o, struct tnet *t, struct adam *a,
+			const struct dataset *train, size_t count, const struct dataset *test,
+			size_t *idx, float *x, uint8_t *labels)
+{
+	long steps_per_epoch = (long)((count + o->batch - 1) / o->batch);
+	long total = steps_per_epoch * o->epochs, step = 0;
+	struct rng r = { o->seed ^ 0x5DEECE66Dull };
+	size_t i, hits, test_hits;
+	double t0, loss_sum;
+	int e, correct, ret;
+
+	for (i = 0; i < count; i++)
+		idx[i] = i;
+	for (e = 0; e < o->epochs; e++) {
+		t0 = now();
+		shuffle(idx, count, &r);
+		loss_sum = 0.0;
+		hits = 0;
+		for (i = 0; i < count; i += o->batch, step++) {
+			int b = (int)(count - i < (size_t)o->batch ? count - i : (size_t)o->batch);
+			double lr = o->lr * 0.5 * (1.0 + cos(M_PI * step / total));
+			double loss;
+
+			gather(train, idx + i, b, o->augment, &r, x, labels);
+			ret = tnet_forward(t, x, b);
+			if (ret)
+				return ret;
+			loss = tnet_softmax_xent(t, labels, &correct);
+			if (!isfinite(loss)) {
+				fprintf(stderr, "nhot-train: training diverged at epoch %d (loss %g); "
+					"try a smaller --lr\n", e + 1, loss);
+				return -ERANGE;
+			}
+			loss_sum += loss * b;
+			hits += correct;
+			tnet_zero_grad(t);
+			tnet_backward(t);
+			adam_step(a, lr);
+		}
+		ret = accuracy(t, test, test->count, &test_hits);
+		if (ret)
+			return ret;
+		fprintf(stderr, "epoch %d/%d: loss %.4f train-acc %.2f%% test-acc %.2f%% (%.1f s)\n",
+			e + 1, o->epochs, loss_sum / count, 100.0 * hits / count,
+			100.0 * test_hits / test->count, now() - t0);
+	}
+	return 0;
+}
+
+int train_run(const struct train_opts *o)
+{
+	struct dataset train = { 0 }, test = { 0 };
+	struct nhot_fnet *net = NULL;
+	struct tnet t = { 0 };
+	struct adam a = { 0 };
+	uint8_t *labels = NULL;
+	size_t *idx = NULL, count;
+	float *x = NULL;
+	double t0 = now();
+	int ret, status = 1;
+
+	openblas_set_num_threads(o->threads);
+	if (load_set(o->data_dir, "train", &train) || load_set(o->data_dir, "t10k", &test))
+		goto out;
+	if (train.rows != test.rows || train.cols != test.cols) {
+		fprintf(stderr, "nhot-train: training images are %ux%u, test images %ux%u\n",
+			train.rows, train.cols, test.rows, test.cols);
+		goto out;
+	}
+	count = o->limit && (size_t)o->limit < train.count ? (size_t)o->limit : train.count;
+	ret = arch_mobilenet_build(train.rows, train.cols, NUM_CLASSES, o->seed, &net);
+	if (!ret)
+		ret = tnet_init(&t, net, o->batch < EVAL_BATCH ? EVAL_BATCH : o->batch);
+	if (!ret)
+		ret = adam_init(&a, &t, o->weight_decay);
+	idx = malloc(count * sizeof(*idx));
+	x = malloc((size_t)o->batch * train.rows * train.cols * sizeof(float));
+	labels = malloc(o->batch);
+	if (!ret && (!idx || !x || !labels))
+		ret = -ENOMEM;
+	if (ret) {
+		fprintf(stderr, "nhot-train: cannot set up training: %s\n", strerror(-ret));
+		goto out;
+	}
+	fprintf(stderr, "training on %zu images, %d epochs, batch %d, seed %llu, %d thread(s)\n",
+		count, o->epochs, o->batch, (unsigned long long)o->seed, o->threads);
+	ret = train_epochs(o, &t, &a, &train, count, &test, idx, x, labels);
+	if (ret) {
+		if (ret != -ERANGE)
+			fprintf(stderr, "nhot-train: training failed: %s\n", strerror(-ret));
+		goto out;
+	}
+	ret = nhot_fnet_save(net, o->out_path);
+	if (ret) {
+		fprintf(stderr, "nhot-train: cannot write %s: %s\n", o->out_path, strerror(-ret));
+		goto out;
+	}
+	fprintf(stderr, "wrote %s (%.1f s in all)\n", o->out_path, now() - t0);
+	status = 0;
+out:
+	free(labels);
+	free(x);
+	free(idx);
+	adam_release(&a);
+	tnet_release(&t);
+	nhot_fnet_free(net);
+	dataset_free(&test);
+	dataset_free(&train);
+	return status;
+}
+
+int eval_run(const struct eval_opts *o)
+{
+	struct dataset test = { 0 };
+	struct nhot_fnet *net = NULL;
+	const struct nhot_fnode *in, *last;
+	struct tnet t = { 0 };
+	size_t count, hits = 0;
+	int ret, status = 1;
+
+	openblas_set_num_threads(o->threads);
+	ret = nhot_fnet_load(o->model_path, &net);
+	if (ret) {
+		fprintf(stderr, "nhot-train: cannot load %s: %s\n", o->model_path, strerror(-ret));
+		return 1;
+	}
+	if (load_set(o->data_dir, "t10k", &test))
+		goto out;
+	in = &net->nodes[0];
+	last = &net->nodes[net->node_count - 1];
+	if (in->out_h != test.rows || in->out_w != test.cols || in->out_c != 1 ||
+	    nhot_fnode_elems(last) != NUM_CLASSES) {
+		fprintf(stderr, "nhot-train: %s takes %ux%ux%u images to %zu outputs, the data set "
+			"has %ux%ux1 images of %d classes\n", o->model_path, in->out_h, in->out_w,
+			in->out_c, nhot_fnode_elems(last), test.rows, test.cols, NUM_CLASSES);
+		goto out;
+	}
+	count = o->limit && (size_t)o->limit < test.count ? (size_t)o->limit : test.count;
+	if (o->reference) {
+		ret = accuracy_reference(net, &test, count, &hits);
+	} else {
+		ret = tnet_init(&t, net, EVAL_BATCH);
+		if (!ret)
+			ret = accuracy(&t, &test, count, &hits);
+	}
+	if (ret) {
+		fprintf(stderr, "nhot-train: evaluation failed: %s\n", strerror(-ret));
+		goto out;
+	}
+	printf("test accuracy: %.2f%% (%zu/%zu)\n", 100.0 * hits / count, hits, count);
+	status = 0;
+out:
+	tnet_release(&t);
+	nhot_fnet_free(net);
+	dataset_free(&test);
+	return status;
+}
