@@ -157,6 +157,30 @@ uint32_t nhot_layer_taps(const struct nhot_layer *l);
 void nhot_tap_digits(const int8_t *q, size_t rows, size_t k, size_t cg,
 		     uint64_t *taps);
 
+struct nhot_fnet;	/* nhot_fmodel.h */
+
+/** How nhot_qnet_quantize() quantizes. */
+struct nhot_quant_opts {
+	int n, b;		/* the weights' S(n, b); uniform b-bit is n = 4 */
+	/* Called after each node (may be NULL): done of total nodes. */
+	void (*progress)(void *arg, uint32_t done, uint32_t total);
+	void *progress_arg;
+};
+
+/*
+ * Post-training quantization of a float network (docs/model-format.md
+ * "Quantization"): per-output-channel weight scales by nhot_choose_scale(),
+ * activation ranges from the min/max of the float forward pass over the
+ * calib_count calibration images (calib: floats, pixel / 255, NHWC), input
+ * scale 1/255 and zero point 0, int32 biases, multipliers by
+ * nhot_quantize_multiplier(). -EINVAL for bad options or a network the
+ * engine cannot run, -ERANGE for a scale ratio no multiplier can hold,
+ * -ENOMEM.
+ */
+int nhot_qnet_quantize(const struct nhot_fnet *fnet, const float *calib,
+		       unsigned int calib_count, const struct nhot_quant_opts *opts,
+		       struct nhot_qnet **out, char *err, size_t err_len);
+
 /* ------------------------------------------------------------------------ */
 /* Running                                                                  */
 
