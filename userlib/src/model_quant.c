@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "nhot_model.h"
 
@@ -19,49 +20,69 @@
 #define F_HI	1.20
 #define F_STEPS	91
 
-static int set_max(int n, int b, int *max)
-{
-	int16_t vals[NHOT_SET_MAX];
-	int cnt = nhot_set_values(n, b, vals, NHOT_SET_MAX);
+/**
+ * struct sorted_set - S(n, b) ascending, for rounding many weights: the
+ * search below rounds tens of millions of values, nhot_round() rebuilds the
+ * set on every call. The final codes still come from nhot_round().
+ */
+struct sorted_set {
+	int16_t v[NHOT_SET_MAX];
+	int size;
+};
 
-	if (cnt < 0)
-		return cnt;
-	*max = vals[cnt - 1];
-	return 0;
+/* nhot_round()'s rule (docs/arith.md 1.2) over a prebuilt set; x not NaN. */
+static int round_sorted(const struct sorted_set *s, double x)
+{
+	int lo = 0, hi = s->size - 1, mid;
+	double twice;
+
+	if (x <= s->v[0])
+		return s->v[0];
+	if (x >= s->v[hi])
+		return s->v[hi];
+	/* Invariant: v[lo] <= x < v[hi]. */
+	while (hi - lo > 1) {
+		mid = (lo + hi) / 2;
+		if (s->v[mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	twice = 2.0 * x;
+	if (twice < s->v[lo] + s->v[hi])
+		return s->v[lo];
+	if (twice > s->v[lo] + s->v[hi])
+		return s->v[hi];
+	return abs(s->v[lo]) < abs(s->v[hi]) ? s->v[lo] : s->v[hi];
 }
 
-/* Squared error of quantizing w with scale s; codes into q when not NULL. */
-static int scale_error(const float *w, size_t count, int n, int b, double s,
-		       double *err, int8_t *q)
+/* Squared error of quantizing w with scale sc. */
+static double scale_error(const float *w, size_t count, const struct sorted_set *set,
+			  double sc)
 {
-	double e = 0;
+	double e = 0, d;
 	size_t i;
-	int v, rc;
 
 	for (i = 0; i < count; i++) {
-		rc = nhot_round((double)w[i] / s, n, b, &v);
-		if (rc)
-			return rc;
-		e += ((double)w[i] - s * v) * ((double)w[i] - s * v);
-		if (q)
-			q[i] = (int8_t)v;
+		d = (double)w[i] - sc * round_sorted(set, (double)w[i] / sc);
+		e += d * d;
 	}
-	*err = e;
-	return 0;
+	return e;
 }
 
 int nhot_choose_scale(const float *w, size_t count, int n, int b,
 		      double *scale, int8_t *q)
 {
 	double maxabs = 0, base, best_s = 1, best_e = INFINITY, e, s;
-	int smax, rc, j;
+	struct sorted_set set;
+	int rc, j, v;
 	size_t i;
 
 	if (!w || !scale)
 		return -EINVAL;
-	rc = set_max(n, b, &smax);
-	if (rc)
-		return rc;
+	set.size = nhot_set_values(n, b, set.v, NHOT_SET_MAX);
+	if (set.size < 0)
+		return set.size;
 	for (i = 0; i < count; i++) {
 		if (!isfinite(w[i]))
 			return -EINVAL;
@@ -74,12 +95,10 @@ int nhot_choose_scale(const float *w, size_t count, int n, int b,
 			q[i] = 0;
 		return 0;
 	}
-	base = maxabs / smax;
+	base = maxabs / set.v[set.size - 1];
 	for (j = 0; j < F_STEPS; j++) {
 		s = base * (F_LO + (F_HI - F_LO) * j / (F_STEPS - 1));
-		rc = scale_error(w, count, n, b, s, &e, NULL);
-		if (rc)
-			return rc;
+		e = scale_error(w, count, &set, s);
 		/* Strictly better only: among equals the smallest f wins. */
 		if (e < best_e) {
 			best_e = e;
@@ -87,9 +106,13 @@ int nhot_choose_scale(const float *w, size_t count, int n, int b,
 		}
 	}
 	*scale = best_s;
-	if (!q)
-		return 0;
-	return scale_error(w, count, n, b, best_s, &e, q);
+	for (i = 0; q && i < count; i++) {
+		rc = nhot_round((double)w[i] / best_s, n, b, &v);
+		if (rc)
+			return rc;
+		q[i] = (int8_t)v;
+	}
+	return 0;
 }
 
 uint32_t nhot_layer_taps(const struct nhot_layer *l)
