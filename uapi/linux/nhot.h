@@ -64,8 +64,8 @@ enum nhot_layer_type {
 #define NHOT_MAX_STRIDE		8
 #define NHOT_MAX_DILATION	8
 #define NHOT_MAX_K		32768	/* products summed per output value */
-#define NHOT_MAX_ELEMENTS	(1U << 28)	/* elements of any one tensor */
-#define NHOT_MAX_BIAS		(1 << 30)	/* |bias| <= 2^30 */
+#define NHOT_MAX_ELEMENTS	0x10000000U	/* 2^28: elements of any one tensor */
+#define NHOT_MAX_BIAS		0x40000000	/* |bias| <= 2^30 */
 #define NHOT_MIN_N		1
 #define NHOT_MAX_N		4
 #define NHOT_MIN_B		2
@@ -292,7 +292,7 @@ struct nhot_submit {
 };
 
 /* NHOT_IOCTL_WAIT flags */
-#define NHOT_WAIT_ANY		(1U << 0)	/* return when any one job finished */
+#define NHOT_WAIT_ANY		0x1U		/* return when any one job finished */
 #define NHOT_WAIT_FLAGS		NHOT_WAIT_ANY
 
 /**
@@ -359,7 +359,7 @@ struct nhot_job_result {
 };
 
 /* NHOT_IOCTL_JOB_STATUS flags */
-#define NHOT_STATUS_RELEASE	(1U << 0)	/* forget the jobs that finished */
+#define NHOT_STATUS_RELEASE	0x1U		/* forget the jobs that finished */
 #define NHOT_STATUS_FLAGS	NHOT_STATUS_RELEASE
 
 /**
