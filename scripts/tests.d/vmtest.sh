@@ -1,0 +1,3 @@
+#!/bin/bash
+# make test: the kernel selftests in QEMU on every installed Debian kernel.
+exec "$(dirname "$0")/../../vm/vmtest.sh"

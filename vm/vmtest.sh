@@ -1,0 +1,98 @@
+#!/bin/bash
+# make vmtest: the kselftests of selftests/drivers/nhot on every installed
+# Debian kernel, each in its own QEMU guest with nhot.ko (sim_devices=2).
+#
+# Both kernels boot at once (most of a run is waiting on the engine's
+# timeouts and TCG; one guest rarely keeps both cores busy). Each guest's
+# KTAP goes to build/vmtest/RELEASE.log and is printed when the guest ends,
+# with its "# Totals:" line; a guest that died without one gets a Totals line
+# here that counts its finished tests plus one failure. The last line is
+# "N passed, N failed"; the exit status is non-zero on any failure.
+#
+# Environment: VMTEST_KERNELS (releases or series, default: all installed),
+# VMTEST_TIMEOUT (seconds per guest, default 900), VMTEST_PARALLEL=0 to boot
+# one guest at a time, KSFT_TIMEOUT (seconds per test, default 120).
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 1
+
+out=build/vmtest
+mkdir -p "$out"
+timeout=${VMTEST_TIMEOUT:-900}
+params="sim_devices=2"
+
+make -s selftests || { echo "vmtest: building the selftests failed"; echo "0 passed, 1 failed"; exit 1; }
+# The module comes from driver/rules.mk (make modules-all) once it exists.
+if grep -qs '^modules-all' driver/rules.mk; then
+	make -s modules-all || { echo "vmtest: make modules-all failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# nhot_load unloads and reloads the module: it runs last.
+progs=() files=()
+for b in build/selftests/nhot_*; do
+	[ -x "$b" ] || continue
+	n=${b##*/}
+	[ "$n" = nhot_load ] && continue
+	progs+=("$n")
+done
+[ -x build/selftests/nhot_load ] && progs+=(nhot_load)
+for n in "${progs[@]}"; do files+=(--file "build/selftests/$n"); done
+if [ ${#progs[@]} = 0 ]; then
+	echo "vmtest: no selftest programs in build/selftests"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+rels=()
+for k in ${VMTEST_KERNELS:-$(vm/kernel-release.sh)}; do
+	r=$(vm/kernel-release.sh "$k") || { echo "0 passed, 1 failed"; exit 1; }
+	rels+=("$r")
+done
+
+run_one() {	# release
+	local rel=$1 log=$out/$1.log
+	local ko=build/kmod/$rel/nhot.ko
+	if [ ! -f "$ko" ]; then
+		echo "not ok 1 $rel: $ko missing (make modules-all)" >"$log"
+		echo 1 >"$out/$rel.rc"
+		return
+	fi
+	local t0=$SECONDS
+	KSFT_TIMEOUT=${KSFT_TIMEOUT:-120} vm/run-in-vm.sh --kernel "$rel" --smp 2 --mem 1024 \
+		--timeout "$timeout" --module-params "$params" \
+		--console "$out/$rel.console" "${files[@]}" \
+		-- vm/ksft-run.sh "${progs[@]}" >"$log" 2>&1
+	echo $? >"$out/$rel.rc"
+	echo "# $rel: $((SECONDS - t0)) s" >>"$log"
+}
+
+for rel in "${rels[@]}"; do
+	rm -f "$out/$rel.rc"
+	if [ "${VMTEST_PARALLEL:-1}" = 0 ]; then
+		run_one "$rel"
+	else
+		run_one "$rel" &
+	fi
+done
+wait
+
+pass=0 fail=0 skip=0
+for rel in "${rels[@]}"; do
+	log=$out/$rel.log rc=$(cat "$out/$rel.rc" 2>/dev/null || echo 1)
+	echo "# ==== kernel $rel (module params: $params)"
+	cat "$log"
+	if ! grep -q '^# Totals: ' "$log"; then
+		p=$(grep -c '^ok ' "$log") s=$(grep -c '^ok .*# SKIP' "$log")
+		f=$(($(grep -c '^not ok ' "$log") + 1))
+		echo "# $rel: the guest ended without a summary (exit $rc): counted as one more failure"
+		echo "# Totals: pass:$((p - s)) fail:$f xfail:0 xpass:0 skip:$s error:0"
+	fi
+	t=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .* skip:\([0-9]*\) .*/\1 \2 \3/p' "$log" | tail -1)
+	[ -n "$t" ] || t="$((p - s)) $f $s"
+	set -- $t
+	pass=$((pass + $1)) fail=$((fail + $2)) skip=$((skip + $3))
+	[ "$rc" = 0 ] || [ "$2" != 0 ] || { echo "# $rel: guest exit $rc"; fail=$((fail + 1)); }
+done
+[ "$skip" = 0 ] || echo "($skip skipped)"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
