@@ -417,60 +417,60 @@ static __u8 nhot_finish(const struct nhot_run *r, __u32 o, __s32 acc, __u64 term
 						   nhot_get_le32(p + 8)), r->l);
 }
 
+/* One CONV2D output value (n, oy, ox, o); padding positions are skipped. */
+static __u8 nhot_conv_output(const struct nhot_run *r, __u32 n, __u32 oy, __u32 ox, __u32 o)
+{
+	const struct nhot_layer *l = r->l;
+	__u32 cg = l->in_c / l->groups, og = l->out_c / l->groups;
+	const __u8 *row = r->m->weights + (__u64)o * r->s->row_bytes;
+	const __u8 *params = r->m->params + (__u64)o * NHOT_PARAM_BYTES;
+	__s32 acc = (__s32)nhot_get_le32(params);
+	__u64 terms = 0;
+	__u32 ky, kx, ci;
+
+	for (ky = 0; ky < l->kernel_h; ky++) {
+		__s64 iy = (__s64)oy * l->stride_h - l->pad_top + (__s64)ky * l->dilation_h;
+
+		if (iy < 0 || iy >= l->in_h)
+			continue;
+		for (kx = 0; kx < l->kernel_w; kx++) {
+			__s64 ix = (__s64)ox * l->stride_w - l->pad_left +
+				   (__s64)kx * l->dilation_w;
+			__u32 base = (ky * l->kernel_w + kx) * cg;
+			const __u8 *in;
+
+			if (ix < 0 || ix >= l->in_w)
+				continue;
+			in = r->m->input + (((__u64)n * l->in_h + iy) * l->in_w + ix) * l->in_c +
+			     (o / og) * cg;
+			for (ci = 0; ci < cg; ci++) {
+				__u32 code = nhot_get_code(row, base + ci, r->s->code_bits);
+
+				acc = nhot_shift_add(acc, (__s32)in[ci] - (__s32)l->in_zero,
+						     r->t, code);
+				terms += r->t->nterms[code];
+			}
+			r->c->macs += cg;
+		}
+	}
+	return nhot_finish(r, o, acc, terms);
+}
+
 static int nhot_run_conv(const struct nhot_run *r)
 {
 	const struct nhot_layer *l = r->l;
-	const struct nhot_model_shape *s = r->s;
-	__u32 cg = l->in_c / l->groups, og = l->out_c / l->groups;
-	__u32 n, oy, ox, o, ky, kx, ci;
+	__u32 n, oy, ox, o;
 	__u64 out = 0;
 	int ret;
 
 	for (n = 0; n < l->batch; n++) {
-		for (oy = 0; oy < s->out_h; oy++) {
+		for (oy = 0; oy < r->s->out_h; oy++) {
 			ret = nhot_stop(r);
 			if (ret)
 				return ret;
-			for (ox = 0; ox < s->out_w; ox++) {
-				for (o = 0; o < l->out_c; o++, out++) {
-					const __u8 *row = r->m->weights + (__u64)o * s->row_bytes;
-					__s32 acc = (__s32)nhot_get_le32(r->m->params +
-									 (__u64)o * NHOT_PARAM_BYTES);
-					__u64 terms = 0;
-
-					for (ky = 0; ky < l->kernel_h; ky++) {
-						__s64 iy = (__s64)oy * l->stride_h - l->pad_top +
-							   (__s64)ky * l->dilation_h;
-
-						if (iy < 0 || iy >= l->in_h)
-							continue;
-						for (kx = 0; kx < l->kernel_w; kx++) {
-							__s64 ix = (__s64)ox * l->stride_w - l->pad_left +
-								   (__s64)kx * l->dilation_w;
-							const __u8 *in;
-							__u32 base;
-
-							if (ix < 0 || ix >= l->in_w)
-								continue;
-							in = r->m->input +
-							     (((__u64)n * l->in_h + iy) * l->in_w + ix) *
-							     l->in_c + (o / og) * cg;
-							base = (ky * l->kernel_w + kx) * cg;
-							for (ci = 0; ci < cg; ci++) {
-								__u32 code = nhot_get_code(row, base + ci,
-											   s->code_bits);
-
-								acc = nhot_shift_add(acc,
-										     (__s32)in[ci] - (__s32)l->in_zero,
-										     r->t, code);
-								terms += r->t->nterms[code];
-							}
-							r->c->macs += cg;
-						}
-					}
-					r->m->output[out] = nhot_finish(r, o, acc, terms);
-				}
-			}
+			for (ox = 0; ox < r->s->out_w; ox++)
+				for (o = 0; o < l->out_c; o++)
+					r->m->output[out++] = nhot_conv_output(r, n, oy, ox, o);
 		}
 	}
 	return 0;
@@ -539,48 +539,52 @@ struct nhot_window {
 	__u32 kh, kw, sh, sw, pt, pl;
 };
 
+/* One pool output value (n, oy, ox, c) over the in-bounds window positions. */
+static __u8 nhot_pool_output(const struct nhot_run *r, const struct nhot_window *w,
+			     __u32 n, __u32 oy, __u32 ox, __u32 c)
+{
+	const struct nhot_layer *l = r->l;
+	__u32 sum = 0, cnt = 0, max = 0, ky, kx;
+
+	for (ky = 0; ky < w->kh; ky++) {
+		__s64 iy = (__s64)oy * w->sh - w->pt + ky;
+
+		if (iy < 0 || iy >= l->in_h)
+			continue;
+		for (kx = 0; kx < w->kw; kx++) {
+			__s64 ix = (__s64)ox * w->sw - w->pl + kx;
+			__u8 v;
+
+			if (ix < 0 || ix >= l->in_w)
+				continue;
+			v = r->m->input[(((__u64)n * l->in_h + iy) * l->in_w + ix) * l->in_c + c];
+			sum += v;
+			max = v > max ? v : max;
+			cnt++;
+		}
+	}
+	r->c->cycles += nhot_op_cycles(cnt, r->cfg->pe_count);
+	if (l->type == NHOT_LAYER_MAXPOOL)
+		return nhot_clamp(max, l);
+	/* cnt >= 1: padding is smaller than the window (docs/arith.md 3) */
+	return nhot_clamp((sum + cnt / 2) / cnt, l);
+}
+
 static int nhot_run_pool(const struct nhot_run *r, const struct nhot_window *w)
 {
 	const struct nhot_layer *l = r->l;
-	const struct nhot_model_shape *s = r->s;
-	__u32 n, oy, ox, c, ky, kx;
+	__u32 n, oy, ox, c;
 	__u64 out = 0;
 	int ret;
 
 	for (n = 0; n < l->batch; n++) {
-		for (oy = 0; oy < s->out_h; oy++) {
+		for (oy = 0; oy < r->s->out_h; oy++) {
 			ret = nhot_stop(r);
 			if (ret)
 				return ret;
-			for (ox = 0; ox < s->out_w; ox++) {
-				for (c = 0; c < l->in_c; c++, out++) {
-					__u32 sum = 0, cnt = 0, max = 0;
-
-					for (ky = 0; ky < w->kh; ky++) {
-						__s64 iy = (__s64)oy * w->sh - w->pt + ky;
-
-						if (iy < 0 || iy >= l->in_h)
-							continue;
-						for (kx = 0; kx < w->kw; kx++) {
-							__s64 ix = (__s64)ox * w->sw - w->pl + kx;
-							__u8 v;
-
-							if (ix < 0 || ix >= l->in_w)
-								continue;
-							v = r->m->input[(((__u64)n * l->in_h + iy) *
-									 l->in_w + ix) * l->in_c + c];
-							sum += v;
-							max = v > max ? v : max;
-							cnt++;
-						}
-					}
-					if (l->type == NHOT_LAYER_MAXPOOL)
-						r->m->output[out] = nhot_clamp(max, l);
-					else
-						r->m->output[out] = nhot_clamp((sum + cnt / 2) / cnt, l);
-					r->c->cycles += nhot_op_cycles(cnt, r->cfg->pe_count);
-				}
-			}
+			for (ox = 0; ox < r->s->out_w; ox++)
+				for (c = 0; c < l->in_c; c++)
+					r->m->output[out++] = nhot_pool_output(r, w, n, oy, ox, c);
 		}
 	}
 	return 0;

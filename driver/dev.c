@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nhot device lifetime: creation, the device list, removal with files open.
+ *
+ * A device is refcounted.  The list holds one reference, every open file
+ * another.  Removal marks the device removed (SUBMIT gets -ENODEV), cancels
+ * its jobs, stops the engine, and unregisters /dev/nhotN; the memory goes
+ * with the last reference.
+ */
+#include <linux/idr.h>
+#include <linux/slab.h>
+
+#include "engine.h"
+#include "nhot_drv.h"
+
+static DEFINE_IDA(nhot_ida);
+/* protects nhot_devices */
+static DEFINE_MUTEX(nhot_devices_lock);
+static LIST_HEAD(nhot_devices);
+
+static void nhot_device_free(struct kref *ref)
+{
+	struct nhot_device *ndev = container_of(ref, struct nhot_device, ref);
+
+	put_device(ndev->dev);
+	ida_free(&nhot_ida, ndev->id);
+	kfree(ndev);
+}
+
+void nhot_device_put(struct nhot_device *ndev)
+{
+	kref_put(&ndev->ref, nhot_device_free);
+}
+
+static int nhot_engine_create(struct nhot_device *ndev, u32 engine_kind)
+{
+	switch (engine_kind) {
+	case NHOT_ENGINE_SIM:
+		return nhot_sim_create(ndev);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/**
+ * nhot_device_create() - create an engine and its /dev/nhotN
+ * @engine_kind: an &enum nhot_engine_kind
+ *
+ * Return: the device (owned by the device list) or an ERR_PTR.
+ */
+struct nhot_device *nhot_device_create(u32 engine_kind)
+{
+	struct nhot_device *ndev;
+	int ret;
+
+	ndev = kzalloc(sizeof(*ndev), GFP_KERNEL);
+	if (!ndev)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&ndev->ref);
+	ret = ida_alloc(&nhot_ida, GFP_KERNEL);
+	if (ret < 0)
+		goto err_free;
+	ndev->id = ret;
+	snprintf(ndev->name, sizeof(ndev->name), "nhot%d", ndev->id);
+	nhot_default_limits(&ndev->limits);
+	ndev->timeout_ms = ndev->limits.timeout_ms;
+	ndev->engine_kind = engine_kind;
+	nhot_device_jobs_init(ndev);
+
+	ret = nhot_engine_create(ndev, engine_kind);
+	if (ret)
+		goto err_free_id;
+
+	ndev->misc.minor = MISC_DYNAMIC_MINOR;
+	ndev->misc.name = ndev->name;
+	ndev->misc.fops = &nhot_fops;
+	ndev->misc.mode = 0666;
+	ret = misc_register(&ndev->misc);
+	if (ret)
+		goto err_destroy_engine;
+	ndev->dev = get_device(ndev->misc.this_device);
+
+	nhot_debugfs_add_device(ndev);
+	mutex_lock(&nhot_devices_lock);
+	list_add_tail(&ndev->node, &nhot_devices);
+	mutex_unlock(&nhot_devices_lock);
+	return ndev;
+
+err_destroy_engine:
+	ndev->ops->destroy(ndev);
+err_free_id:
+	ida_free(&nhot_ida, ndev->id);
+err_free:
+	kfree(ndev);
+	return ERR_PTR(ret);
+}
+
+/* Takes the device off the list; the list's reference goes too. */
+static void nhot_device_teardown(struct nhot_device *ndev)
+{
+	/* open() runs under the misc lock: after this no file can find ndev */
+	misc_deregister(&ndev->misc);
+	nhot_debugfs_remove_device(ndev);
+	nhot_device_stop_jobs(ndev);
+	ndev->ops->destroy(ndev);
+	nhot_device_put(ndev);
+}
+
+/**
+ * nhot_device_remove() - remove a device, open files or not
+ * @ndev: a device on the list
+ */
+void nhot_device_remove(struct nhot_device *ndev)
+{
+	mutex_lock(&nhot_devices_lock);
+	list_del(&ndev->node);
+	mutex_unlock(&nhot_devices_lock);
+	nhot_device_teardown(ndev);
+}
+
+void nhot_device_remove_all(void)
+{
+	struct nhot_device *ndev;
+
+	for (;;) {
+		mutex_lock(&nhot_devices_lock);
+		ndev = list_first_entry_or_null(&nhot_devices, struct nhot_device, node);
+		if (ndev)
+			list_del(&ndev->node);
+		mutex_unlock(&nhot_devices_lock);
+		if (!ndev)
+			return;
+		nhot_device_teardown(ndev);
+	}
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The interface between the engine-independent job path (job.c) and an
+ * engine backend (sim.c; a PCI backend later).
+ *
+ * The job path owns the queue, the timeout and every job's status.  It hands
+ * the engine one job at a time; the engine runs it on the job's buffers and
+ * reports the end with nhot_engine_job_done(), the way an interrupt handler
+ * would: from any context, at most once per started job, and never after a
+ * reset() that began before it.
+ */
+#ifndef _NHOT_ENGINE_H
+#define _NHOT_ENGINE_H
+
+#include "nhot_drv.h"
+
+/**
+ * struct nhot_engine_ops - what a backend implements
+ * @start: start @job; called with the device lock held (atomic context).
+ *	@hang: the job must never complete (debugfs hang_jobs), as a hung
+ *	engine would not: only a reset or a cancel ends it
+ * @cancel: make the running @job end early with -ECANCELED; called with the
+ *	device lock held; the engine still reports it with
+ *	nhot_engine_job_done()
+ * @reset: abandon the running job; may sleep.  On return the engine touches
+ *	no job's memory and will not report the abandoned job
+ * @destroy: stop the engine for good and free it; may sleep; no job runs
+ */
+struct nhot_engine_ops {
+	void (*start)(struct nhot_device *ndev, struct nhot_kjob *job, bool hang);
+	void (*cancel)(struct nhot_device *ndev, struct nhot_kjob *job);
+	void (*reset)(struct nhot_device *ndev);
+	void (*destroy)(struct nhot_device *ndev);
+};
+
+/*
+ * The engine finished @job: @error is 0, -ECANCELED, or the engine's error;
+ * @counters what it did.  Callable from any context.
+ */
+void nhot_engine_job_done(struct nhot_device *ndev, struct nhot_kjob *job,
+			  int error, const struct nhot_model_counters *counters);
+
+/* sim.c: attach the simulated engine to a new device. */
+int nhot_sim_create(struct nhot_device *ndev);
+
+#endif /* _NHOT_ENGINE_H */

@@ -1,0 +1,671 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nhot jobs, independent of the engine: validation, the device queue,
+ * submission, completion, the per-job timeout and reset, cancellation on
+ * close, WAIT, JOB_STATUS and the counters.
+ *
+ * A device runs one job at a time from a FIFO of all its files' jobs, so the
+ * jobs of one file run in submission order.  Each job ends exactly once, under
+ * the device lock, in one of the final statuses; that is where the counters
+ * are summed and the file's waiters are woken.
+ */
+#include <linux/ktime.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "engine.h"
+#include "nhot_drv.h"
+#include "trace.h"
+
+static void nhot_job_timeout_work(struct work_struct *work);
+
+void nhot_device_jobs_init(struct nhot_device *ndev)
+{
+	spin_lock_init(&ndev->lock);
+	INIT_LIST_HEAD(&ndev->queue);
+	init_waitqueue_head(&ndev->idle_wq);
+	INIT_DELAYED_WORK(&ndev->timeout_work, nhot_job_timeout_work);
+}
+
+static void nhot_job_free(struct kref *ref)
+{
+	struct nhot_kjob *job = container_of(ref, struct nhot_kjob, ref);
+	int i;
+
+	for (i = 0; i < NHOT_BUF_COUNT; i++)
+		if (job->buf[i].bo)
+			nhot_bo_put(job->buf[i].bo);
+	kfree(job);
+}
+
+static void nhot_job_put(struct nhot_kjob *job)
+{
+	kref_put(&job->ref, nhot_job_free);
+}
+
+/* ---- the queue and the engine (device lock held) --------------------- */
+
+/* The job ends: status, counters, waiters.  Called once per job. */
+static void nhot_job_end(struct nhot_device *ndev, struct nhot_kjob *job,
+			 u32 status, int error)
+{
+	struct nhot_stats *st = &ndev->stats;
+
+	lockdep_assert_held(&ndev->lock);
+	job->error = error;
+	job->end_ns = ktime_get_ns();
+	switch (status) {
+	case NHOT_JOB_DONE:
+		st->jobs_completed++;
+		break;
+	case NHOT_JOB_FAILED:
+		st->jobs_failed++;
+		break;
+	case NHOT_JOB_TIMEDOUT:
+		st->jobs_timed_out++;
+		break;
+	}
+	st->macs += job->counters.macs;
+	st->shift_adds += job->counters.shift_adds;
+	st->cycles += job->counters.cycles;
+	if (status == NHOT_JOB_DONE)
+		trace_nhot_job_complete(ndev->id, job->id, job->counters.cycles);
+	else
+		trace_nhot_job_error(ndev->id, job->id, status, error);
+	WRITE_ONCE(job->status, status);
+	atomic_inc(&job->nfile->finished);
+	wake_up_all(&job->nfile->wq);
+}
+
+static void nhot_start_next(struct nhot_device *ndev)
+{
+	struct nhot_kjob *job;
+	bool hang = false;
+
+	lockdep_assert_held(&ndev->lock);
+	if (ndev->running || ndev->resetting || ndev->removed)
+		return;
+	job = list_first_entry_or_null(&ndev->queue, struct nhot_kjob, node);
+	if (!job)
+		return;
+	list_del_init(&job->node);
+	ndev->running = job;
+	ndev->run_seq++;
+	job->start_ns = ktime_get_ns();
+	ndev->deadline_ns = job->start_ns + (u64)ndev->timeout_ms * NSEC_PER_MSEC;
+	WRITE_ONCE(job->status, NHOT_JOB_RUNNING);
+	if (ndev->hang_jobs) {
+		ndev->hang_jobs--;
+		hang = true;
+	}
+	trace_nhot_job_start(ndev->id, job->id, hang);
+	mod_delayed_work(system_wq, &ndev->timeout_work,
+			 msecs_to_jiffies(ndev->timeout_ms) + 1);
+	ndev->ops->start(ndev, job, hang);
+}
+
+static int nhot_job_error_status(int error, u32 *status)
+{
+	switch (error) {
+	case 0:
+		*status = NHOT_JOB_DONE;
+		return 0;
+	case -ECANCELED:
+		*status = NHOT_JOB_CANCELLED;
+		return error;
+	case -EILSEQ:
+	case -EOVERFLOW:
+		*status = NHOT_JOB_FAILED;
+		return error;
+	default:
+		*status = NHOT_JOB_FAILED;
+		return -EIO;
+	}
+}
+
+/**
+ * nhot_engine_job_done() - the engine reports the end of a job
+ * @ndev: the device
+ * @job: the job it was given
+ * @error: 0, -ECANCELED, or what went wrong
+ * @counters: what it did
+ *
+ * Runs the way an interrupt handler would: any context.  A report for a job
+ * that is no longer running (timed out meanwhile) or during a reset is
+ * dropped: that job's end belongs to the reset.
+ */
+void nhot_engine_job_done(struct nhot_device *ndev, struct nhot_kjob *job,
+			  int error, const struct nhot_model_counters *counters)
+{
+	unsigned long flags;
+	u32 status;
+
+	spin_lock_irqsave(&ndev->lock, flags);
+	if (ndev->running == job && !ndev->resetting) {
+		job->counters = *counters;
+		error = nhot_job_error_status(error, &status);
+		ndev->running = NULL;
+		nhot_job_end(ndev, job, status, error);
+		cancel_delayed_work(&ndev->timeout_work);
+		wake_up_all(&ndev->idle_wq);
+		nhot_start_next(ndev);
+	}
+	spin_unlock_irqrestore(&ndev->lock, flags);
+}
+
+/*
+ * A job ran past its deadline: reset the engine, fail the job TIMEDOUT, and
+ * start the jobs behind it.  The timer is re-armed for a job that started
+ * after it was set.
+ */
+static void nhot_job_timeout_work(struct work_struct *work)
+{
+	struct nhot_device *ndev = container_of(to_delayed_work(work),
+						struct nhot_device, timeout_work);
+	struct nhot_kjob *job;
+	u64 now = ktime_get_ns(), seq;
+
+	spin_lock_irq(&ndev->lock);
+	job = ndev->running;
+	if (!job || ndev->resetting) {
+		spin_unlock_irq(&ndev->lock);
+		return;
+	}
+	if (now < ndev->deadline_ns) {
+		mod_delayed_work(system_wq, &ndev->timeout_work,
+				 nsecs_to_jiffies(ndev->deadline_ns - now) + 1);
+		spin_unlock_irq(&ndev->lock);
+		return;
+	}
+	seq = ndev->run_seq;
+	ndev->resetting = true;
+	spin_unlock_irq(&ndev->lock);
+
+	nhot_dbg(ndev, "job %llu timed out: engine reset\n", job->id);
+	ndev->ops->reset(ndev);
+
+	spin_lock_irq(&ndev->lock);
+	ndev->stats.resets++;
+	ndev->resetting = false;
+	if (ndev->running && ndev->run_seq == seq) {
+		job = ndev->running;
+		ndev->running = NULL;
+		nhot_job_end(ndev, job, NHOT_JOB_TIMEDOUT, -ETIMEDOUT);
+	}
+	wake_up_all(&ndev->idle_wq);
+	nhot_start_next(ndev);
+	spin_unlock_irq(&ndev->lock);
+}
+
+/* ---- SUBMIT ---------------------------------------------------------- */
+
+/* Takes the buffer a job slot names, checking handle, pad and range. */
+static int nhot_job_take_buf(struct nhot_file *nf, struct nhot_kjob *job,
+			     enum nhot_buf_slot slot, const struct nhot_bufref *ref,
+			     u64 bytes)
+{
+	struct nhot_device *ndev = nf->ndev;
+	struct nhot_bo *bo;
+	u64 end;
+
+	if (ref->pad) {
+		nhot_dbg(ndev, "SUBMIT: buffer %d: pad %#x\n", slot, ref->pad);
+		return -EINVAL;
+	}
+	if (!bytes) {
+		if (ref->handle || ref->offset) {
+			nhot_dbg(ndev, "SUBMIT: buffer %d: set, the layer uses none\n", slot);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	bo = ref->handle ? nhot_bo_lookup(nf, ref->handle) : NULL;
+	if (!bo) {
+		nhot_dbg(ndev, "SUBMIT: buffer %d: no handle %u\n", slot, ref->handle);
+		return -ENOENT;
+	}
+	job->buf[slot].bo = bo;		/* put with the job */
+	if (check_add_overflow(ref->offset, bytes, &end) || end > bo->length) {
+		nhot_dbg(ndev, "SUBMIT: buffer %d: %llu bytes at %llu > length %llu\n",
+			 slot, bytes, ref->offset, bo->length);
+		return -ERANGE;
+	}
+	job->buf[slot].offset = ref->offset;
+	job->buf[slot].bytes = bytes;
+	return 0;
+}
+
+/* Copies one job from userspace and validates it completely. */
+static int nhot_job_create(struct nhot_file *nf, const void __user *ujob,
+			   u32 job_size, struct nhot_kjob **out)
+{
+	struct nhot_device *ndev = nf->ndev;
+	struct nhot_model_shape shape;
+	struct nhot_kjob *job;
+	struct nhot_job uj;
+	int ret;
+
+	ret = copy_struct_from_user(&uj, sizeof(uj), ujob, job_size);
+	if (ret) {
+		nhot_dbg(ndev, "SUBMIT: job copy: %d\n", ret);
+		return ret;
+	}
+	if (uj.flags || uj.pad) {
+		nhot_dbg(ndev, "SUBMIT: job flags %#x pad %#x\n", uj.flags, uj.pad);
+		return -EINVAL;
+	}
+	ret = nhot_model_check(&uj.layer, &shape);
+	if (ret) {
+		nhot_dbg(ndev, "SUBMIT: layer type %u rejected: %d\n", uj.layer.type, ret);
+		return ret;
+	}
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job)
+		return -ENOMEM;
+	kref_init(&job->ref);
+	INIT_LIST_HEAD(&job->node);
+	job->nfile = nf;
+	job->layer = uj.layer;
+	job->status = NHOT_JOB_QUEUED;
+	ret = nhot_job_take_buf(nf, job, NHOT_BUF_INPUT, &uj.input, shape.input_bytes);
+	if (!ret)
+		ret = nhot_job_take_buf(nf, job, NHOT_BUF_INPUT2, &uj.input2,
+					shape.input2_bytes);
+	if (!ret)
+		ret = nhot_job_take_buf(nf, job, NHOT_BUF_WEIGHTS, &uj.weights,
+					shape.weight_bytes);
+	if (!ret)
+		ret = nhot_job_take_buf(nf, job, NHOT_BUF_PARAMS, &uj.params,
+					shape.params_bytes);
+	if (!ret)
+		ret = nhot_job_take_buf(nf, job, NHOT_BUF_OUTPUT, &uj.output,
+					shape.output_bytes);
+	if (ret) {
+		nhot_job_put(job);
+		return ret;
+	}
+	*out = job;
+	return 0;
+}
+
+static void nhot_jobs_put(struct nhot_kjob **jobs, u32 count)
+{
+	u32 i;
+
+	for (i = 0; i < count; i++)
+		if (jobs[i])
+			nhot_job_put(jobs[i]);
+}
+
+/*
+ * Gives the jobs their ids and queues them, in order, all or none.  The file
+ * lock is held across the queueing so that ids follow the queue order.
+ */
+static int nhot_jobs_queue(struct nhot_file *nf, struct nhot_kjob **jobs, u32 count,
+			   u64 *first_id)
+{
+	struct nhot_device *ndev = nf->ndev;
+	u64 now = ktime_get_ns();
+	u32 i;
+	int ret;
+
+	mutex_lock(&nf->lock);
+	if (nf->held_jobs + count > ndev->limits.max_jobs) {
+		nhot_dbg(ndev, "SUBMIT: file holds %u jobs, %u more > %u\n",
+			 nf->held_jobs, count, ndev->limits.max_jobs);
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	for (i = 0; i < count; i++) {
+		jobs[i]->id = nf->next_id + i;
+		jobs[i]->queued_ns = now;
+		ret = xa_insert(&nf->jobs, jobs[i]->id, jobs[i], GFP_KERNEL);
+		if (ret)
+			goto err_erase;
+	}
+
+	spin_lock_irq(&ndev->lock);
+	if (ndev->removed) {
+		spin_unlock_irq(&ndev->lock);
+		nhot_dbg(ndev, "SUBMIT: device removed\n");
+		ret = -ENODEV;
+		goto err_erase;
+	}
+	for (i = 0; i < count; i++) {
+		list_add_tail(&jobs[i]->node, &ndev->queue);
+		trace_nhot_job_submit(ndev->id, jobs[i]->id, jobs[i]->layer.type);
+	}
+	ndev->stats.jobs_submitted += count;
+	nhot_start_next(ndev);
+	spin_unlock_irq(&ndev->lock);
+
+	*first_id = nf->next_id;
+	nf->next_id += count;
+	nf->held_jobs += count;
+	mutex_unlock(&nf->lock);
+	return 0;
+
+err_erase:
+	while (i--)
+		xa_erase(&nf->jobs, jobs[i]->id);
+out_unlock:
+	mutex_unlock(&nf->lock);
+	return ret;
+}
+
+int nhot_submit(struct nhot_file *nf, struct nhot_submit *args)
+{
+	struct nhot_device *ndev = nf->ndev;
+	const u8 __user *ujobs = u64_to_user_ptr(args->jobs_ptr);
+	struct nhot_kjob **jobs;
+	u32 i;
+	int ret;
+
+	if (args->flags) {
+		nhot_dbg(ndev, "SUBMIT: flags %#x\n", args->flags);
+		return -EINVAL;
+	}
+	if (!args->job_count || args->job_count > ndev->limits.max_jobs_per_submit) {
+		nhot_dbg(ndev, "SUBMIT: job_count %u\n", args->job_count);
+		return -EINVAL;
+	}
+	if (args->job_size < offsetofend(struct nhot_job, output)) {
+		nhot_dbg(ndev, "SUBMIT: job_size %u\n", args->job_size);
+		return -EINVAL;
+	}
+	if (READ_ONCE(ndev->removed)) {
+		nhot_dbg(ndev, "SUBMIT: device removed\n");
+		return -ENODEV;
+	}
+
+	jobs = kvcalloc(args->job_count, sizeof(*jobs), GFP_KERNEL);
+	if (!jobs)
+		return -ENOMEM;
+	for (i = 0; i < args->job_count; i++) {
+		ret = nhot_job_create(nf, ujobs + (u64)i * args->job_size,
+				      args->job_size, &jobs[i]);
+		if (ret) {
+			nhot_dbg(ndev, "SUBMIT: job %u of %u rejected\n", i, args->job_count);
+			goto out_put;
+		}
+	}
+	ret = nhot_jobs_queue(nf, jobs, args->job_count, &args->first_id);
+	if (!ret) {
+		kvfree(jobs);	/* the id table owns the references now */
+		return 0;
+	}
+out_put:
+	nhot_jobs_put(jobs, args->job_count);
+	kvfree(jobs);
+	return ret;
+}
+
+/* ---- WAIT and JOB_STATUS --------------------------------------------- */
+
+static struct nhot_kjob *nhot_job_lookup(struct nhot_file *nf, u64 id)
+{
+	struct nhot_kjob *job;
+
+	if (id > ULONG_MAX)
+		return NULL;
+	xa_lock(&nf->jobs);
+	job = xa_load(&nf->jobs, id);
+	if (job)
+		kref_get(&job->ref);
+	xa_unlock(&nf->jobs);
+	return job;
+}
+
+/* Looks up count ids; -ENOENT (and no reference kept) if one is unknown. */
+static int nhot_jobs_lookup(struct nhot_file *nf, const u64 *ids, u32 count,
+			    struct nhot_kjob **jobs)
+{
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		jobs[i] = nhot_job_lookup(nf, ids[i]);
+		if (!jobs[i]) {
+			nhot_dbg(nf->ndev, "no job %llu\n", ids[i]);
+			nhot_jobs_put(jobs, i);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+static bool nhot_jobs_finished(struct nhot_kjob **jobs, u32 count, bool any)
+{
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		bool final = nhot_job_final(READ_ONCE(jobs[i]->status));
+
+		if (any && final)
+			return true;
+		if (!any && !final)
+			return false;
+	}
+	return !any;
+}
+
+int nhot_wait(struct nhot_file *nf, struct nhot_wait *args)
+{
+	struct nhot_device *ndev = nf->ndev;
+	bool any = args->flags & NHOT_WAIT_ANY;
+	struct nhot_kjob **jobs;
+	u64 *ids;
+	s64 left;
+	long ret;
+
+	if ((args->flags & ~NHOT_WAIT_FLAGS) || args->pad) {
+		nhot_dbg(ndev, "WAIT: flags %#x pad %#x\n", args->flags, args->pad);
+		return -EINVAL;
+	}
+	if (!args->id_count || args->id_count > ndev->limits.max_jobs) {
+		nhot_dbg(ndev, "WAIT: id_count %u\n", args->id_count);
+		return -EINVAL;
+	}
+	ids = vmemdup_user(u64_to_user_ptr(args->ids_ptr),
+			   array_size(args->id_count, sizeof(*ids)));
+	if (IS_ERR(ids))
+		return PTR_ERR(ids);
+	jobs = kvcalloc(args->id_count, sizeof(*jobs), GFP_KERNEL);
+	if (!jobs) {
+		ret = -ENOMEM;
+		goto out_free_ids;
+	}
+	ret = nhot_jobs_lookup(nf, ids, args->id_count, jobs);
+	if (ret)
+		goto out_free_jobs;
+
+	left = args->timeout_ns - ktime_get_ns();
+	if (nhot_jobs_finished(jobs, args->id_count, any))
+		ret = 0;
+	else if (left <= 0)
+		ret = -ETIMEDOUT;
+	else
+		ret = wait_event_interruptible_hrtimeout(nf->wq,
+							 nhot_jobs_finished(jobs, args->id_count,
+									    any),
+							 ns_to_ktime(left));
+	if (ret == -ETIME)
+		ret = -ETIMEDOUT;
+	/* the deadline is absolute: a restarted call waits no longer */
+	nhot_jobs_put(jobs, args->id_count);
+out_free_jobs:
+	kvfree(jobs);
+out_free_ids:
+	kvfree(ids);
+	return ret;
+}
+
+static void nhot_job_result(struct nhot_kjob *job, struct nhot_job_result *r)
+{
+	r->status = job->status;
+	r->error = job->error;
+	r->macs = job->counters.macs;
+	r->shift_adds = job->counters.shift_adds;
+	r->cycles = job->counters.cycles;
+	r->queued_ns = job->queued_ns;
+	r->start_ns = job->start_ns;
+	r->end_ns = job->end_ns;
+}
+
+/* Forgets finished jobs whose results were copied out. */
+static void nhot_jobs_release(struct nhot_file *nf, struct nhot_kjob **jobs,
+			      const struct nhot_job_result *res, u32 count)
+{
+	u32 i;
+
+	mutex_lock(&nf->lock);
+	for (i = 0; i < count; i++) {
+		if (!nhot_job_final(res[i].status))
+			continue;
+		/* a repeated id was released already: erase only once */
+		if (xa_cmpxchg(&nf->jobs, jobs[i]->id, jobs[i], NULL, 0) != jobs[i])
+			continue;
+		nf->held_jobs--;
+		atomic_dec(&nf->finished);
+		nhot_job_put(jobs[i]);
+	}
+	mutex_unlock(&nf->lock);
+}
+
+int nhot_job_status(struct nhot_file *nf, struct nhot_job_status_args *args)
+{
+	struct nhot_device *ndev = nf->ndev;
+	u8 __user *ures = u64_to_user_ptr(args->results_ptr);
+	u32 rsize = args->result_size, count = args->count, i;
+	struct nhot_job_result *res;
+	struct nhot_kjob **jobs;
+	u64 *ids;
+	int ret;
+
+	if (args->flags & ~NHOT_STATUS_FLAGS) {
+		nhot_dbg(ndev, "JOB_STATUS: flags %#x\n", args->flags);
+		return -EINVAL;
+	}
+	if (!count || count > ndev->limits.max_jobs) {
+		nhot_dbg(ndev, "JOB_STATUS: count %u\n", count);
+		return -EINVAL;
+	}
+	if (rsize < offsetofend(struct nhot_job_result, end_ns)) {
+		nhot_dbg(ndev, "JOB_STATUS: result_size %u\n", rsize);
+		return -EINVAL;
+	}
+	res = kvcalloc(count, sizeof(*res), GFP_KERNEL);
+	jobs = kvcalloc(count, sizeof(*jobs), GFP_KERNEL);
+	ids = kvcalloc(count, sizeof(*ids), GFP_KERNEL);
+	if (!res || !jobs || !ids) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < count; i++) {
+		ret = copy_struct_from_user(&res[i], sizeof(res[i]),
+					    ures + (u64)i * rsize, rsize);
+		if (ret) {
+			nhot_dbg(ndev, "JOB_STATUS: result %u copy: %d\n", i, ret);
+			goto out_free;
+		}
+		ids[i] = res[i].id;
+	}
+	ret = nhot_jobs_lookup(nf, ids, count, jobs);
+	if (ret)
+		goto out_free;
+
+	spin_lock_irq(&ndev->lock);
+	for (i = 0; i < count; i++)
+		nhot_job_result(jobs[i], &res[i]);
+	spin_unlock_irq(&ndev->lock);
+	for (i = 0; i < count; i++) {
+		if (copy_to_user(ures + (u64)i * rsize, &res[i],
+				 min_t(u32, rsize, sizeof(res[i])))) {
+			ret = -EFAULT;
+			goto out_put;
+		}
+	}
+	if (args->flags & NHOT_STATUS_RELEASE)
+		nhot_jobs_release(nf, jobs, res, count);
+out_put:
+	nhot_jobs_put(jobs, count);
+out_free:
+	kvfree(ids);
+	kvfree(jobs);
+	kvfree(res);
+	return ret;
+}
+
+/* ---- close and removal ----------------------------------------------- */
+
+/* Ends every queued job of nf (or of every file, nf NULL) CANCELLED. */
+static void nhot_cancel_queued(struct nhot_device *ndev, struct nhot_file *nf)
+{
+	struct nhot_kjob *job, *tmp;
+
+	lockdep_assert_held(&ndev->lock);
+	list_for_each_entry_safe(job, tmp, &ndev->queue, node) {
+		if (nf && job->nfile != nf)
+			continue;
+		list_del_init(&job->node);
+		nhot_job_end(ndev, job, NHOT_JOB_CANCELLED, -ECANCELED);
+	}
+}
+
+static bool nhot_engine_holds(struct nhot_device *ndev, struct nhot_file *nf)
+{
+	bool holds;
+
+	spin_lock_irq(&ndev->lock);
+	holds = ndev->running && (!nf || ndev->running->nfile == nf);
+	spin_unlock_irq(&ndev->lock);
+	return holds;
+}
+
+/* Cancels the jobs of nf (NULL: all) and waits until the engine lets go. */
+static void nhot_cancel_jobs(struct nhot_device *ndev, struct nhot_file *nf)
+{
+	spin_lock_irq(&ndev->lock);
+	nhot_cancel_queued(ndev, nf);
+	if (ndev->running && (!nf || ndev->running->nfile == nf))
+		ndev->ops->cancel(ndev, ndev->running);
+	spin_unlock_irq(&ndev->lock);
+	/* a cancel the engine cannot honour ends with the timeout's reset */
+	wait_event(ndev->idle_wq, !nhot_engine_holds(ndev, nf));
+}
+
+/**
+ * nhot_jobs_release_file() - the file is closing: cancel and free its jobs
+ * @nf: the file
+ *
+ * Queued jobs are cancelled, the running one is cancelled and waited for;
+ * then every job is freed with its buffer references.
+ */
+void nhot_jobs_release_file(struct nhot_file *nf)
+{
+	struct nhot_kjob *job;
+	unsigned long id;
+
+	nhot_cancel_jobs(nf->ndev, nf);
+	xa_for_each(&nf->jobs, id, job) {
+		xa_erase(&nf->jobs, id);
+		nhot_job_put(job);
+	}
+	nf->held_jobs = 0;
+}
+
+/**
+ * nhot_device_stop_jobs() - the device is going: no new job, none left
+ * @ndev: the device
+ *
+ * Every queued and running job of every file ends CANCELLED; the files keep
+ * their results.
+ */
+void nhot_device_stop_jobs(struct nhot_device *ndev)
+{
+	spin_lock_irq(&ndev->lock);
+	ndev->removed = true;
+	spin_unlock_irq(&ndev->lock);
+	nhot_cancel_jobs(ndev, NULL);
+	cancel_delayed_work_sync(&ndev->timeout_work);
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nhot.ko: module parameters, module init and exit.
+ *
+ * The module creates sim_devices simulated engines at load time.  It can be
+ * unloaded once no file is open (the file operations pin the module).
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sizes.h>
+
+#include "nhot_drv.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+#define NHOT_MAX_SIM_DEVICES	32
+
+static unsigned int sim_devices = 1;
+module_param(sim_devices, uint, 0444);
+MODULE_PARM_DESC(sim_devices, "simulated engines to create, /dev/nhot0.. (0..32, default 1)");
+
+static unsigned int max_jobs_per_submit = 1024;
+module_param(max_jobs_per_submit, uint, 0444);
+MODULE_PARM_DESC(max_jobs_per_submit, "most jobs one SUBMIT takes (default 1024)");
+
+static unsigned int max_jobs = 4096;
+module_param(max_jobs, uint, 0444);
+MODULE_PARM_DESC(max_jobs, "most jobs one open file holds (default 4096)");
+
+static unsigned int max_buffers = 4096;
+module_param(max_buffers, uint, 0444);
+MODULE_PARM_DESC(max_buffers, "most buffer objects one open file holds (default 4096)");
+
+static unsigned long max_buffer_bytes = SZ_64M;
+module_param(max_buffer_bytes, ulong, 0444);
+MODULE_PARM_DESC(max_buffer_bytes, "largest buffer object in bytes (default 64 MiB)");
+
+static unsigned long max_file_bytes = SZ_256M;
+module_param(max_file_bytes, ulong, 0444);
+MODULE_PARM_DESC(max_file_bytes, "most buffer bytes one open file holds (default 256 MiB)");
+
+static unsigned int timeout_ms = 2000;
+module_param(timeout_ms, uint, 0444);
+MODULE_PARM_DESC(timeout_ms, "initial job timeout in ms (default 2000; per engine in debugfs)");
+
+static unsigned int pe_count = 64;
+module_param(pe_count, uint, 0444);
+MODULE_PARM_DESC(pe_count, "processing elements of the cycle model (default 64)");
+
+static unsigned int clock_mhz = 1000;
+module_param(clock_mhz, uint, 0444);
+MODULE_PARM_DESC(clock_mhz, "clock of the cycle model in MHz (default 1000)");
+
+void nhot_default_limits(struct nhot_limits *limits)
+{
+	limits->max_jobs_per_submit = max_jobs_per_submit;
+	limits->max_jobs = max_jobs;
+	limits->max_buffers = max_buffers;
+	limits->max_buffer_bytes = max_buffer_bytes;
+	limits->max_file_bytes = max_file_bytes;
+	limits->timeout_ms = timeout_ms;
+	limits->pe_count = pe_count;
+	limits->clock_mhz = clock_mhz;
+}
+
+static bool nhot_params_valid(void)
+{
+	/* Zero limits would make every request fail: refuse them at load. */
+	return sim_devices <= NHOT_MAX_SIM_DEVICES && max_jobs_per_submit &&
+	       max_jobs && max_jobs_per_submit <= max_jobs &&
+	       max_buffers && max_buffers <= (1U << 20) && max_buffer_bytes &&
+	       max_buffer_bytes <= max_file_bytes && timeout_ms && pe_count &&
+	       clock_mhz;
+}
+
+static int __init nhot_init(void)
+{
+	unsigned int i;
+
+	if (!nhot_params_valid()) {
+		pr_err("nhot: invalid module parameters\n");
+		return -EINVAL;
+	}
+	nhot_debugfs_init();
+	for (i = 0; i < sim_devices; i++) {
+		struct nhot_device *ndev = nhot_device_create(NHOT_ENGINE_SIM);
+
+		if (IS_ERR(ndev)) {
+			nhot_device_remove_all();
+			nhot_debugfs_exit();
+			return PTR_ERR(ndev);
+		}
+	}
+	return 0;
+}
+
+static void __exit nhot_exit(void)
+{
+	nhot_device_remove_all();
+	nhot_debugfs_exit();
+}
+
+module_init(nhot_init);
+module_exit(nhot_exit);
+
+MODULE_DESCRIPTION("n-hot quantized neural-network accelerator");
+MODULE_LICENSE("GPL");

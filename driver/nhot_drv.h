@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nhot.ko private definitions: devices, open files, buffer objects, jobs.
+ *
+ * Lifetimes:
+ *  - struct nhot_device is refcounted; every open file holds a reference, so a
+ *    device can be removed (engine stopped, /dev node gone) with files open.
+ *  - struct nhot_bo is refcounted: the file's handle table, every mapping and
+ *    every job that uses it hold a reference.
+ *  - struct nhot_kjob is refcounted: the file's id table holds one reference
+ *    until the job is released or the file closes; a waiter holds one while
+ *    it sleeps.  The engine never holds one: a running job belongs to a file
+ *    whose release waits until the engine has let go of it.
+ *
+ * Lock order: nhot_file.lock (mutex) -> nhot_device.lock (spinlock, taken
+ * with interrupts off: the completion path may run in hard-irq context).
+ */
+#ifndef _NHOT_DRV_H
+#define _NHOT_DRV_H
+
+#include <linux/device.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <linux/nhot.h>
+
+#include "model/nhot_model.h"
+
+struct dentry;
+struct nhot_kjob;
+struct nhot_engine_ops;
+
+/* Per-file limits and the cycle model; module parameters, shown by GET_INFO. */
+struct nhot_limits {
+	u32 max_jobs_per_submit;
+	u32 max_jobs;
+	u32 max_buffers;
+	u64 max_buffer_bytes;
+	u64 max_file_bytes;
+	u32 timeout_ms;
+	u32 pe_count;
+	u32 clock_mhz;
+};
+
+struct nhot_stats {
+	u64 jobs_submitted;
+	u64 jobs_completed;
+	u64 jobs_failed;
+	u64 jobs_timed_out;
+	u64 macs;
+	u64 shift_adds;
+	u64 cycles;
+	u64 resets;
+};
+
+/**
+ * struct nhot_device - one engine and its /dev/nhotN
+ * @ref: the device list, every open file
+ * @id: N of /dev/nhotN
+ * @node: in the list of devices (dev.c)
+ * @name: "nhotN"
+ * @misc: the character device
+ * @dev: its struct device, referenced until the device is freed (messages)
+ * @limits: per-file limits and the cycle model, fixed at creation
+ * @engine_kind: an &enum nhot_engine_kind
+ * @ops: the engine backend
+ * @engine: the backend's private data
+ * @debugfs: the device's debugfs folder
+ * @timeout_work: fails a job that runs past its deadline
+ * @idle_wq: woken whenever the running job changes
+ * @lock: protects the fields below and the status and results of every job
+ *	of this device
+ * @queue: jobs accepted, not started, in submission order
+ * @running: the job on the engine, or NULL
+ * @run_seq: incremented at each job start; names the running job
+ * @deadline_ns: when the running job times out
+ * @removed: the device is gone: no new jobs
+ * @resetting: a reset is in progress: no job starts or completes
+ * @timeout_ms: job timeout (debugfs)
+ * @hang_jobs: the next that many jobs started hang (debugfs)
+ * @stats: counters of GET_INFO
+ */
+struct nhot_device {
+	struct kref ref;
+	int id;
+	struct list_head node;
+	char name[16];
+	struct miscdevice misc;
+	struct device *dev;
+	struct nhot_limits limits;
+	u32 engine_kind;
+	const struct nhot_engine_ops *ops;
+	void *engine;
+	struct dentry *debugfs;
+	struct delayed_work timeout_work;
+	wait_queue_head_t idle_wq;
+
+	spinlock_t lock;		/* protects the fields below */
+	struct list_head queue;
+	struct nhot_kjob *running;
+	u64 run_seq;
+	u64 deadline_ns;
+	bool removed;
+	bool resetting;
+	u32 timeout_ms;
+	u32 hang_jobs;
+	struct nhot_stats stats;
+};
+
+/**
+ * struct nhot_file - one open /dev/nhotN
+ * @ndev: the device (a reference)
+ * @bos: handle -> struct nhot_bo; the table holds one reference each
+ * @jobs: id -> struct nhot_kjob; the table holds one reference each
+ * @wq: woken when one of this file's jobs finishes (WAIT, poll)
+ * @finished: jobs finished and not released (poll)
+ * @lock: protects the fields below
+ * @next_handle: cursor of the cyclic handle allocator
+ * @nr_bos: buffers in @bos
+ * @bo_bytes: bytes of the buffers in @bos
+ * @next_id: id of the next job
+ * @held_jobs: jobs in @jobs
+ */
+struct nhot_file {
+	struct nhot_device *ndev;
+	struct xarray bos;
+	struct xarray jobs;
+	wait_queue_head_t wq;
+	atomic_t finished;
+
+	struct mutex lock;	/* protects the fields below */
+	u32 next_handle;
+	u32 nr_bos;
+	u64 bo_bytes;
+	u64 next_id;
+	u32 held_jobs;
+};
+
+/**
+ * struct nhot_bo - a buffer object: zeroed vmalloc memory shared with userspace
+ * @ref: the handle table, mappings, jobs
+ * @vaddr: kernel address
+ * @length: bytes asked for
+ * @size: bytes allocated (whole pages)
+ */
+struct nhot_bo {
+	struct kref ref;
+	void *vaddr;
+	u64 length;
+	size_t size;
+};
+
+enum nhot_buf_slot {
+	NHOT_BUF_INPUT,
+	NHOT_BUF_INPUT2,
+	NHOT_BUF_WEIGHTS,
+	NHOT_BUF_PARAMS,
+	NHOT_BUF_OUTPUT,
+	NHOT_BUF_COUNT,
+};
+
+struct nhot_job_buf {
+	struct nhot_bo *bo;	/* a reference, NULL when the layer uses none */
+	u64 offset;
+	u64 bytes;
+};
+
+/**
+ * struct nhot_kjob - the kernel object of one job (struct nhot_job is the uapi descriptor)
+ * @ref: the file's id table, waiters
+ * @node: in &nhot_device.queue while queued
+ * @nfile: the file that submitted it
+ * @id: its id in that file
+ * @layer: the validated descriptor
+ * @buf: the buffers it reads and writes
+ * @cancel: set (under the device lock) when it should stop early
+ * @status: an &enum nhot_job_status; written under the device lock
+ * @error: 0 or a negative errno
+ * @counters: what the engine counted
+ * @queued_ns: submission time
+ * @start_ns: start time, 0 if it never started
+ * @end_ns: end time, 0 while not finished
+ */
+struct nhot_kjob {
+	struct kref ref;
+	struct list_head node;
+	struct nhot_file *nfile;
+	u64 id;
+	struct nhot_layer layer;
+	struct nhot_job_buf buf[NHOT_BUF_COUNT];
+	bool cancel;
+	u32 status;
+	s32 error;
+	struct nhot_model_counters counters;
+	u64 queued_ns;
+	u64 start_ns;
+	u64 end_ns;
+};
+
+/* Every rejection is logged for dynamic debug, with the device's name. */
+#define nhot_dbg(ndev, fmt, ...) dev_dbg((ndev)->dev, fmt, ##__VA_ARGS__)
+
+static inline bool nhot_job_final(u32 status)
+{
+	return status >= NHOT_JOB_DONE;
+}
+
+/* main.c: module parameters */
+void nhot_default_limits(struct nhot_limits *limits);
+
+/* dev.c */
+struct nhot_device *nhot_device_create(u32 engine_kind);
+void nhot_device_remove(struct nhot_device *ndev);
+void nhot_device_remove_all(void);
+void nhot_device_put(struct nhot_device *ndev);
+
+/* file.c */
+extern const struct file_operations nhot_fops;
+
+/* bo.c */
+int nhot_bo_create(struct nhot_file *nf, struct nhot_bo_create *args);
+int nhot_bo_destroy(struct nhot_file *nf, struct nhot_bo_destroy *args);
+struct nhot_bo *nhot_bo_lookup(struct nhot_file *nf, u32 handle);
+void nhot_bo_put(struct nhot_bo *bo);
+int nhot_bo_mmap(struct nhot_file *nf, struct vm_area_struct *vma);
+void nhot_bo_release_all(struct nhot_file *nf);
+
+/* job.c */
+void nhot_device_jobs_init(struct nhot_device *ndev);
+int nhot_submit(struct nhot_file *nf, struct nhot_submit *args);
+int nhot_wait(struct nhot_file *nf, struct nhot_wait *args);
+int nhot_job_status(struct nhot_file *nf, struct nhot_job_status_args *args);
+void nhot_jobs_release_file(struct nhot_file *nf);
+void nhot_device_stop_jobs(struct nhot_device *ndev);
+
+/* debugfs.c */
+void nhot_debugfs_init(void);
+void nhot_debugfs_exit(void);
+void nhot_debugfs_add_device(struct nhot_device *ndev);
+void nhot_debugfs_remove_device(struct nhot_device *ndev);
+
+#endif /* _NHOT_DRV_H */
