@@ -45,14 +45,12 @@ int cpu_decode_row(const struct cpu_job *job, uint32_t o, int8_t *dst, int32_t *
 	const uint8_t *row = job->t->weights + (size_t)o * row_bytes;
 	uint32_t k = job->s.k, bits = (uint32_t)set->code_bits, i;
 	uint32_t mask = (1u << bits) - 1;
-	uint8_t terms[NHOT_SET_MAX];
+	const uint8_t *terms = job->terms;
 	uint64_t window = 0;	/* bits not consumed yet, least significant first */
 	uint32_t have = 0;	/* how many bits window holds */
 	size_t next = 0;	/* next byte of the row */
 	int32_t sum = 0;
 
-	for (i = 0; i < (uint32_t)set->size; i++)
-		terms[i] = (uint8_t)nhot_naf_weight(set->value[i]);
 	for (i = 0; i < k; i++) {
 		unsigned int code;
 

@@ -14,6 +14,7 @@
 #include "cpu_internal.h"
 
 static const struct cpu_backend *const backends[] = {
+	&cpu_backend_avx512,
 	&cpu_backend_portable,
 };
 
@@ -57,14 +58,18 @@ int nhot_cpu_set_isa(const char *isa)
 	return -EINVAL;
 }
 
-void *cpu_zalloc(size_t n)
+void *cpu_alloc(size_t n)
 {
-	void *p;
-
 	n = (n + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN;
 	if (!n)
 		n = CPU_ALIGN;
-	p = aligned_alloc(CPU_ALIGN, n);
+	return aligned_alloc(CPU_ALIGN, n);
+}
+
+void *cpu_zalloc(size_t n)
+{
+	void *p = cpu_alloc(n);
+
 	if (p)
 		memset(p, 0, n);
 	return p;
@@ -224,6 +229,8 @@ int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 		ret = nhot_set_table_build((int)layer->w_n, (int)layer->w_b, &job.set);
 		if (ret)
 			return ret;
+		for (int i = 0; i < job.set.size; i++)
+			job.terms[i] = (uint8_t)nhot_naf_weight(job.set.value[i]);
 		if (layer->type == NHOT_LAYER_FC) {
 			job.groups = 1;
 			job.cg = job.s.k;

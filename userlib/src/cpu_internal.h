@@ -26,6 +26,7 @@
  * @t: the buffers (already checked for presence and length)
  * @s: the shape nhot_layer_check() derived
  * @set: S(w_n, w_b) as tables (CONV2D, FC)
+ * @terms: the NAF term count of each code of @set
  * @threads: threads the job may use
  * @groups, @cg, @og: groups, input and output channels per group (FC: 1, K, out_c)
  * @colterms: [s.k] NAF terms summed over all rows at each code index, filled
@@ -42,6 +43,7 @@ struct cpu_job {
 	const struct nhot_tensors *t;
 	struct nhot_layer_shape s;
 	struct nhot_set_table set;
+	uint8_t terms[NHOT_SET_MAX];	/* NAF term count of each code */
 	int threads;
 	uint32_t groups, cg, og;
 	uint32_t *colterms;
@@ -102,6 +104,8 @@ static inline uint8_t cpu_requant(const struct cpu_job *job, int32_t acc, uint32
 
 /* Zero-filled aligned memory of n bytes (n rounded up); NULL on failure. */
 void *cpu_zalloc(size_t n);
+/* The same, not zeroed, for buffers every byte of which is written before use. */
+void *cpu_alloc(size_t n);
 
 /* The pool: fn(arg, task, worker) for task in [0, ntasks), worker < threads. */
 typedef void (*cpu_task_fn)(void *arg, size_t task, int worker);

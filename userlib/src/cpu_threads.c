@@ -6,7 +6,8 @@
  *
  * One job uses the pool at a time; a caller that finds it busy (another
  * thread of the application inside nhot_cpu_run()) runs its tasks alone
- * rather than wait. Workers spin briefly between jobs (layers come in quick
+ * rather than wait. Tasks are claimed per job (see ticket), so the caller
+ * never waits for a worker that has not woken up yet. Workers spin briefly between jobs (layers come in quick
  * succession) and then sleep on a condition variable.
  */
 #include <errno.h>
@@ -32,12 +33,20 @@ static struct {
 	pthread_cond_t wake;
 	int nworkers;
 	pthread_t tid[CPU_MAX_THREADS];
-	/* Written under lock before generation is bumped; read by workers after. */
+	/*
+	 * The current job: written before generation and ticket publish it,
+	 * stable until all its tasks are done.
+	 */
 	cpu_task_fn fn;
 	void *arg;
 	size_t ntasks;
-	_Atomic size_t next;		/* next task to hand out */
-	_Atomic int busy;		/* workers still in the current job */
+	/*
+	 * (job number << 32) | next task: a worker claims a task with a CAS
+	 * that fails if the job changed, so one that wakes late never runs a
+	 * task of the wrong job, and the caller never waits for sleepers.
+	 */
+	_Atomic uint64_t ticket;
+	_Atomic size_t done;		/* tasks of the current job finished */
 	_Atomic unsigned long generation;	/* bumped per job; ~0 asks workers to quit */
 	unsigned long start_generation;	/* generation when the workers were created */
 } pool = {
@@ -54,12 +63,21 @@ static void cpu_relax(void)
 #endif
 }
 
-static void run_tasks(int worker)
+static void run_tasks(unsigned long generation, int worker)
 {
-	size_t i;
+	uint64_t job = (uint64_t)(uint32_t)generation << 32;
 
-	while ((i = atomic_fetch_add(&pool.next, 1)) < pool.ntasks)
+	for (;;) {
+		uint64_t t = atomic_load(&pool.ticket);
+		size_t i = (size_t)(t & 0xffffffffu);
+
+		if ((t & ~0xffffffffull) != job || i >= pool.ntasks)
+			return;
+		if (!atomic_compare_exchange_weak(&pool.ticket, &t, t + 1))
+			continue;
 		pool.fn(pool.arg, i, worker);
+		atomic_fetch_add(&pool.done, 1);
+	}
 }
 
 static unsigned long wait_generation(unsigned long seen)
@@ -90,8 +108,7 @@ static void *worker_main(void *arg)
 		seen = wait_generation(seen);
 		if (seen == GENERATION_QUIT)
 			return NULL;
-		run_tasks(worker);
-		atomic_fetch_sub(&pool.busy, 1);
+		run_tasks(seen, worker);
 	}
 }
 
@@ -139,6 +156,7 @@ static void run_alone(size_t ntasks, cpu_task_fn fn, void *arg)
 
 void cpu_parallel(int threads, size_t ntasks, cpu_task_fn fn, void *arg)
 {
+	unsigned long generation;
 	int i;
 
 	if (threads <= 1 || ntasks <= 1 || pthread_mutex_trylock(&pool_user)) {
@@ -154,15 +172,18 @@ void cpu_parallel(int threads, size_t ntasks, cpu_task_fn fn, void *arg)
 	pool.fn = fn;
 	pool.arg = arg;
 	pool.ntasks = ntasks;
-	atomic_store(&pool.next, 0);
-	atomic_store(&pool.busy, pool.nworkers);
+	atomic_store(&pool.done, 0);
+	generation = atomic_load(&pool.generation) + 1;
+	if (generation == GENERATION_QUIT)
+		generation = 1;
+	atomic_store(&pool.ticket, (uint64_t)(uint32_t)generation << 32);
 	pthread_mutex_lock(&pool.lock);
-	atomic_fetch_add(&pool.generation, 1);
+	atomic_store(&pool.generation, generation);
 	pthread_cond_broadcast(&pool.wake);
 	pthread_mutex_unlock(&pool.lock);
 
-	run_tasks(0);
-	for (i = 0; atomic_load(&pool.busy); i++) {
+	run_tasks(generation, 0);
+	for (i = 0; atomic_load(&pool.done) < ntasks; i++) {
 		if (i < SPIN_ROUNDS)
 			cpu_relax();
 		else

@@ -1,0 +1,705 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The AVX-512 VNNI backend (needs F, BW, VL, DQ, VNNI and VBMI).
+ *
+ * CONV2D and FC are one int8 GEMM per group: C[m][j] = sum_k A[m][k] * B[k][j]
+ * with A the im2col rows (u8, read in place for pointwise layers and FC) and
+ * B the decoded weights (s8). vpdpbusd multiplies 4 u8 by 4 s8 and adds the
+ * four products to an s32 lane, exactly, so
+ *     acc = bias - in_zero * rowsum(w) + sum(x * w)        (mod 2^32)
+ * equals the reference's accumulator bit for bit (docs/arith.md 3 keeps the
+ * final value within int32; every intermediate wraps harmlessly).
+ *
+ * The weights are decoded once per call with VBMI (vpermb gathers the bytes
+ * of 8 codes per qword, vpmultishiftqb extracts them, vpermi2b maps code ->
+ * value and code -> NAF term count), 16 rows at a time, and transposed into
+ * panels of NB x 16 output channels: per 4 consecutive k, 16 channels x 4
+ * bytes, which is what a vpdpbusd against a broadcast of 4 input bytes needs.
+ * A register tile of R rows x NB*16 channels accumulates over the whole K and
+ * is requantized in registers (64-bit lanes, docs/arith.md 2.1).
+ *
+ * Depthwise layers (one input and one output channel per group) have their
+ * own kernel: 16 channels x 4 taps per vpdpbusd.
+ */
+#include <errno.h>
+#include <immintrin.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_conv.h"
+
+/* Per 16 output channels: the epilogue constants as ready vectors. */
+struct epi_block {
+	__m512i bias;		/* 16 x s32 bias_adj */
+	__m512i mult[2];	/* even / odd channels, 8 x s64 each */
+	__m512i round[2];
+	__m512i shift[2];
+};
+
+/* Bytes of A rows packed per task (im2col), to stay in L2. */
+#define A_BLOCK_BYTES	(96 * 1024)
+#define R_MAX		16
+
+static int avx512_supported(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+	       __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
+}
+
+static inline int32_t load32(const void *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Epilogue: requantization in 64-bit lanes                               */
+
+/*
+ * Fills blocks[b] for channels first + b*16 + lane (lane valid while
+ * b*16 + lane < count); zero constants beyond, whose outputs are never stored.
+ */
+static void build_epi_blocks(const struct cpu_job *job, uint32_t first, uint32_t count,
+			     struct epi_block *blocks)
+{
+	uint32_t nblk = (count + 15) / 16, b, lane;
+
+	for (b = 0; b < nblk; b++) {
+		int32_t bias[16] = { 0 };
+		int64_t m[2][8] = { { 0 } }, r[2][8] = { { 0 } }, s[2][8] = { { 0 } };
+
+		for (lane = 0; lane < 16 && b * 16 + lane < count; lane++) {
+			uint32_t o = first + b * 16 + lane;
+
+			bias[lane] = job->bias_adj[o];
+			m[lane & 1][lane / 2] = job->mult[o];
+			r[lane & 1][lane / 2] = job->round[o];
+			s[lane & 1][lane / 2] = job->shift[o];
+		}
+		blocks[b].bias = _mm512_loadu_si512(bias);
+		for (lane = 0; lane < 2; lane++) {
+			blocks[b].mult[lane] = _mm512_loadu_si512(m[lane]);
+			blocks[b].round[lane] = _mm512_loadu_si512(r[lane]);
+			blocks[b].shift[lane] = _mm512_loadu_si512(s[lane]);
+		}
+	}
+}
+
+struct epi_consts {
+	__m512i lo, hi;		/* 64-bit lanes: clamp bounds minus out_zero */
+	__m512i zero;		/* 32-bit lanes: out_zero */
+};
+
+static inline __m128i requant16(__m512i acc, const struct epi_block *e,
+				const struct epi_consts *k)
+{
+	__m512i pe, po, r;
+
+	acc = _mm512_add_epi32(acc, e->bias);
+	pe = _mm512_mul_epi32(acc, e->mult[0]);
+	po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), e->mult[1]);
+	pe = _mm512_srav_epi64(_mm512_add_epi64(pe, e->round[0]), e->shift[0]);
+	po = _mm512_srav_epi64(_mm512_add_epi64(po, e->round[1]), e->shift[1]);
+	pe = _mm512_min_epi64(_mm512_max_epi64(pe, k->lo), k->hi);
+	po = _mm512_min_epi64(_mm512_max_epi64(po, k->lo), k->hi);
+	/* Odd dwords from po's low halves. */
+	r = _mm512_mask_shuffle_epi32(pe, 0xAAAA, po, _MM_PERM_CDAB);
+	return _mm512_cvtepi32_epi8(_mm512_add_epi32(r, k->zero));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Weight decoding                                                        */
+
+/* The decoder's constant vectors for one (n, b). */
+struct code_tables {
+	int bits;
+	__m512i gather;		/* byte j*8+m <- byte j*bits + m of the source */
+	__m512i fields;		/* multishift control: bit offset m*bits in qword j */
+	__m512i mask;		/* (1 << bits) - 1 per byte */
+	__m512i size;		/* |S| per byte (as u8; 255 max) */
+	__m512i value[4];	/* value of code 0..255, 64 per vector */
+	__m512i terms[4];	/* NAF term count of code 0..255 */
+};
+
+static void build_code_tables(const struct cpu_job *job, struct code_tables *ct)
+{
+	const struct nhot_set_table *set = &job->set;
+	int8_t value[256] = { 0 }, terms[256] = { 0 }, gather[64], fields[64];
+	int i;
+
+	ct->bits = set->code_bits;
+	for (i = 0; i < set->size; i++) {
+		value[i] = (int8_t)set->value[i];
+		terms[i] = (int8_t)job->terms[i];
+	}
+	for (i = 0; i < 64; i++) {
+		gather[i] = (int8_t)((i / 8) * ct->bits + i % 8);
+		fields[i] = (int8_t)((i % 8) * ct->bits);
+	}
+	ct->gather = _mm512_loadu_si512(gather);
+	ct->fields = _mm512_loadu_si512(fields);
+	ct->mask = _mm512_set1_epi8((char)((1 << ct->bits) - 1));
+	ct->size = _mm512_set1_epi8((char)set->size);
+	for (i = 0; i < 4; i++) {
+		ct->value[i] = _mm512_loadu_si512(value + 64 * i);
+		ct->terms[i] = _mm512_loadu_si512(terms + 64 * i);
+	}
+}
+
+static inline __m512i lookup256(const __m512i t[4], __m512i codes, int bits)
+{
+	__m512i lo = _mm512_permutex2var_epi8(t[0], codes, t[1]);
+	__m512i hi;
+
+	if (bits < 8)
+		return lo;
+	hi = _mm512_permutex2var_epi8(t[2], codes, t[3]);
+	return _mm512_mask_blend_epi8(_mm512_movepi8_mask(codes), lo, hi);
+}
+
+/*
+ * Codes chunk*64 .. chunk*64 + 63 of a row (lanes beyond k: code 0, flagged
+ * invalid-free by valid). Returns the codes; *valid masks the lanes < k.
+ */
+static inline __m512i load_codes(const uint8_t *row, size_t row_bytes, uint32_t chunk,
+				 uint32_t k, const struct code_tables *ct, __mmask64 *valid)
+{
+	size_t off = (size_t)chunk * 8 * ct->bits;
+	size_t avail = row_bytes - off;
+	__mmask64 lmask = avail >= 64 ? ~0ULL : ((1ULL << avail) - 1);
+	uint32_t left = k - chunk * 64;
+	__m512i raw = _mm512_maskz_loadu_epi8(lmask, row + off);
+
+	*valid = left >= 64 ? ~0ULL : ((1ULL << left) - 1);
+	raw = _mm512_permutexvar_epi8(ct->gather, raw);
+	raw = _mm512_multishift_epi64_epi8(ct->fields, raw);
+	return _mm512_and_si512(raw, ct->mask);
+}
+
+static void transpose16x16(__m512i r[16])
+{
+	__m512i t[16];
+	int i, c;
+
+	for (i = 0; i < 8; i++) {
+		t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+	}
+	for (i = 0; i < 4; i++) {
+		r[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i + 0], t[4 * i + 2]);
+		r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i + 0], t[4 * i + 2]);
+		r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+		r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+	}
+	for (c = 0; c < 4; c++) {
+		__m512i x0 = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x44);
+		__m512i x1 = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xee);
+		__m512i y0 = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x44);
+		__m512i y1 = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xee);
+
+		t[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+		t[4 + c] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
+		t[8 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+		t[12 + c] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
+	}
+	for (i = 0; i < 16; i++)
+		r[i] = t[i];
+}
+
+/* The GEMM view of a CONV2D/FC job. */
+struct gemm_plan {
+	const struct cpu_job *job;
+	struct code_tables ct;
+	uint32_t nb;		/* 16-channel vectors per panel */
+	uint32_t rmax;		/* rows per register tile */
+	uint32_t kp;		/* K rounded up to 4 */
+	uint32_t kblocks;	/* kp / 4 */
+	uint32_t panels;	/* per group */
+	uint32_t blk16;		/* 16-channel blocks per group */
+	size_t panel_bytes;
+	int8_t *b;		/* groups * panels panels */
+	int32_t *rowsum;	/* [out_c] */
+	uint32_t **colterms;	/* per worker [k] */
+	struct epi_block *epi;	/* groups * blk16 */
+	struct epi_consts consts;
+	/* A */
+	int direct;		/* A rows read in place */
+	size_t lda;
+	uint32_t m;		/* output positions */
+	uint32_t mc;		/* rows per task */
+	uint32_t mblocks;
+	uint32_t pchunks;	/* panel ranges per (group, mblock) */
+	uint8_t *scratch;	/* per worker: mc * kp bytes */
+	size_t scratch_bytes;
+	_Atomic int bad_code;
+};
+
+/* Decode task: 16 output channels (one 16-block of one group). */
+static void decode_task(void *arg, size_t task, int worker)
+{
+	struct gemm_plan *gp = arg;
+	const struct cpu_job *job = gp->job;
+	const struct code_tables *ct = &gp->ct;
+	uint32_t g = (uint32_t)(task / gp->blk16), blk = (uint32_t)(task % gp->blk16);
+	uint32_t j0 = blk * 16, k = job->s.k, chunks = (k + 63) / 64, chunk, i;
+	size_t row_bytes = (size_t)(job->s.weight_bytes / job->l->out_c);
+	uint32_t panel = j0 / (gp->nb * 16), nbi = (j0 % (gp->nb * 16)) / 16;
+	int8_t *dst = gp->b + ((size_t)g * gp->panels + panel) * gp->panel_bytes + nbi * 64;
+	uint32_t *colterms = gp->colterms[worker];
+	const __m512i ones = _mm512_set1_epi8(1);
+	__m512i sums[16];
+	__mmask64 bad = 0;
+
+	for (i = 0; i < 16; i++)
+		sums[i] = _mm512_setzero_si512();
+	for (chunk = 0; chunk < chunks; chunk++) {
+		__m512i r[16], tsum = _mm512_setzero_si512();
+		uint32_t kb0 = chunk * 16, nkb = gp->kblocks - kb0;
+
+		for (i = 0; i < 16; i++) {
+			__mmask64 valid;
+			__m512i codes;
+
+			if (j0 + i >= job->og) {
+				r[i] = _mm512_setzero_si512();
+				continue;
+			}
+			codes = load_codes(job->t->weights + (size_t)(g * job->og + j0 + i) *
+					   row_bytes, row_bytes, chunk, k, ct, &valid);
+			bad |= _mm512_mask_cmpge_epu8_mask(valid, codes, ct->size);
+			r[i] = _mm512_maskz_mov_epi8(valid, lookup256(ct->value, codes, ct->bits));
+			tsum = _mm512_add_epi8(tsum, _mm512_maskz_mov_epi8(valid,
+						lookup256(ct->terms, codes, ct->bits)));
+			sums[i] = _mm512_dpbusd_epi32(sums[i], ones, r[i]);
+		}
+		/* Term counts of these 64 code indices, summed over the 16 rows (<= 64). */
+		{
+			uint8_t t8[64];
+			uint32_t lim = k - chunk * 64 < 64 ? k - chunk * 64 : 64;
+
+			_mm512_storeu_si512(t8, tsum);
+			for (i = 0; i < lim; i++)
+				colterms[chunk * 64 + i] += t8[i];
+		}
+		transpose16x16(r);
+		if (nkb > 16)
+			nkb = 16;
+		for (i = 0; i < nkb; i++)
+			_mm512_storeu_si512(dst + ((size_t)(kb0 + i) * gp->nb) * 64, r[i]);
+	}
+	if (bad)
+		atomic_store(&gp->bad_code, 1);
+	for (i = 0; i < 16 && j0 + i < job->og; i++)
+		gp->rowsum[g * job->og + j0 + i] = _mm512_reduce_add_epi32(sums[i]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The register tile                                                      */
+
+static inline __attribute__((always_inline)) void
+tile(const int R, const int NB, const uint8_t *a, size_t lda, const int8_t *b,
+     uint32_t kblocks, uint8_t *c, size_t ldc, uint32_t ncols,
+     const struct epi_block *epi, const struct epi_consts *ec)
+{
+	__m512i acc[R_MAX][4];
+	uint32_t kb;
+	int r, n;
+
+#pragma GCC unroll 16
+	for (r = 0; r < R; r++)
+#pragma GCC unroll 4
+		for (n = 0; n < NB; n++)
+			acc[r][n] = _mm512_setzero_si512();
+	for (kb = 0; kb < kblocks; kb++) {
+		__m512i bv[4];
+
+#pragma GCC unroll 4
+		for (n = 0; n < NB; n++)
+			bv[n] = _mm512_loadu_si512(b + ((size_t)kb * NB + n) * 64);
+#pragma GCC unroll 16
+		for (r = 0; r < R; r++) {
+			__m512i av = _mm512_set1_epi32(load32(a + r * lda + kb * 4));
+
+#pragma GCC unroll 4
+			for (n = 0; n < NB; n++)
+				acc[r][n] = _mm512_dpbusd_epi32(acc[r][n], av, bv[n]);
+		}
+	}
+#pragma GCC unroll 4
+	for (n = 0; n < NB; n++) {
+		uint32_t cols = ncols > (uint32_t)n * 16 ? ncols - n * 16 : 0;
+		__mmask16 m = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+
+		if (!m)
+			break;
+#pragma GCC unroll 16
+		for (r = 0; r < R; r++)
+			_mm_mask_storeu_epi8(c + r * ldc + n * 16, m,
+					     requant16(acc[r][n], &epi[n], ec));
+	}
+}
+
+#define TILE_CASE(NB, R) case R: tile(R, NB, a, lda, b, kblocks, c, ldc, ncols, epi, ec); break
+
+static void tile_nb1(int rows, const uint8_t *a, size_t lda, const int8_t *b, uint32_t kblocks,
+		     uint8_t *c, size_t ldc, uint32_t ncols, const struct epi_block *epi,
+		     const struct epi_consts *ec)
+{
+	switch (rows) {
+	TILE_CASE(1, 1); TILE_CASE(1, 2); TILE_CASE(1, 3); TILE_CASE(1, 4);
+	TILE_CASE(1, 5); TILE_CASE(1, 6); TILE_CASE(1, 7); TILE_CASE(1, 8);
+	TILE_CASE(1, 9); TILE_CASE(1, 10); TILE_CASE(1, 11); TILE_CASE(1, 12);
+	TILE_CASE(1, 13); TILE_CASE(1, 14); TILE_CASE(1, 15); TILE_CASE(1, 16);
+	}
+}
+
+static void tile_nb2(int rows, const uint8_t *a, size_t lda, const int8_t *b, uint32_t kblocks,
+		     uint8_t *c, size_t ldc, uint32_t ncols, const struct epi_block *epi,
+		     const struct epi_consts *ec)
+{
+	switch (rows) {
+	TILE_CASE(2, 1); TILE_CASE(2, 2); TILE_CASE(2, 3); TILE_CASE(2, 4);
+	TILE_CASE(2, 5); TILE_CASE(2, 6); TILE_CASE(2, 7); TILE_CASE(2, 8);
+	TILE_CASE(2, 9); TILE_CASE(2, 10); TILE_CASE(2, 11); TILE_CASE(2, 12);
+	}
+}
+
+static void tile_nb3(int rows, const uint8_t *a, size_t lda, const int8_t *b, uint32_t kblocks,
+		     uint8_t *c, size_t ldc, uint32_t ncols, const struct epi_block *epi,
+		     const struct epi_consts *ec)
+{
+	switch (rows) {
+	TILE_CASE(3, 1); TILE_CASE(3, 2); TILE_CASE(3, 3); TILE_CASE(3, 4);
+	TILE_CASE(3, 5); TILE_CASE(3, 6); TILE_CASE(3, 7); TILE_CASE(3, 8);
+	}
+}
+
+static void tile_nb4(int rows, const uint8_t *a, size_t lda, const int8_t *b, uint32_t kblocks,
+		     uint8_t *c, size_t ldc, uint32_t ncols, const struct epi_block *epi,
+		     const struct epi_consts *ec)
+{
+	switch (rows) {
+	TILE_CASE(4, 1); TILE_CASE(4, 2); TILE_CASE(4, 3); TILE_CASE(4, 4);
+	TILE_CASE(4, 5); TILE_CASE(4, 6);
+	}
+}
+
+typedef void (*tile_fn)(int rows, const uint8_t *a, size_t lda, const int8_t *b,
+			uint32_t kblocks, uint8_t *c, size_t ldc, uint32_t ncols,
+			const struct epi_block *epi, const struct epi_consts *ec);
+
+static const tile_fn tiles[5] = { NULL, tile_nb1, tile_nb2, tile_nb3, tile_nb4 };
+static const uint32_t tile_rows[5] = { 0, 16, 12, 8, 6 };
+
+/* ---------------------------------------------------------------------- */
+/* The GEMM driver                                                        */
+
+/* Row m of the im2col matrix of group g into dst (kp bytes, tail zero). */
+static void pack_a_row(const struct gemm_plan *gp, uint32_t m, uint32_t g, uint8_t *dst)
+{
+	const struct cpu_job *job = gp->job;
+	uint32_t ow = job->s.out_w, oh = job->s.out_h, k = job->s.k;
+
+	if (job->l->type == NHOT_LAYER_FC)
+		memcpy(dst, job->t->input + (size_t)m * k, k);
+	else
+		cpu_im2col_row(job, m / (oh * ow), m / ow % oh, m % ow, g, dst);
+	memset(dst + k, 0, gp->kp - k);
+}
+
+static void gemm_task(void *arg, size_t task, int worker)
+{
+	struct gemm_plan *gp = arg;
+	const struct cpu_job *job = gp->job;
+	uint32_t pchunk = (uint32_t)(task % gp->pchunks);
+	uint32_t mb = (uint32_t)(task / gp->pchunks % gp->mblocks);
+	uint32_t g = (uint32_t)(task / gp->pchunks / gp->mblocks);
+	uint32_t m0 = mb * gp->mc, mrows = gp->m - m0 < gp->mc ? gp->m - m0 : gp->mc;
+	uint32_t p0 = pchunk * gp->panels / gp->pchunks;
+	uint32_t p1 = (pchunk + 1) * gp->panels / gp->pchunks, p, r;
+	uint32_t out_c = job->l->out_c, pw = gp->nb * 16;
+	const uint8_t *a;
+	size_t lda;
+
+	if (gp->direct) {
+		a = job->t->input + (size_t)m0 * gp->lda;
+		lda = gp->lda;
+	} else {
+		uint8_t *buf = gp->scratch + (size_t)worker * gp->scratch_bytes;
+
+		for (r = 0; r < mrows; r++)
+			pack_a_row(gp, m0 + r, g, buf + (size_t)r * gp->kp);
+		a = buf;
+		lda = gp->kp;
+	}
+	for (p = p0; p < p1; p++) {
+		const int8_t *b = gp->b + ((size_t)g * gp->panels + p) * gp->panel_bytes;
+		uint32_t j0 = p * pw, ncols = job->og - j0 < pw ? job->og - j0 : pw;
+		const struct epi_block *epi = gp->epi + (size_t)g * gp->blk16 + j0 / 16;
+		uint8_t *c = job->t->output + (size_t)m0 * out_c + g * job->og + j0;
+
+		for (r = 0; r < mrows; r += gp->rmax) {
+			uint32_t rows = mrows - r < gp->rmax ? mrows - r : gp->rmax;
+
+			tiles[gp->nb]((int)rows, a + (size_t)r * lda, lda, b, gp->kblocks,
+				      c + (size_t)r * out_c, out_c, ncols, epi, &gp->consts);
+		}
+	}
+}
+
+/* Panel width: the fewest padded columns, then the widest. */
+static uint32_t choose_nb(uint32_t og)
+{
+	uint32_t best = 4, best_cols = UINT32_MAX, nb;
+
+	for (nb = 4; nb >= 1; nb--) {
+		uint32_t cols = (og + nb * 16 - 1) / (nb * 16) * nb * 16;
+
+		if (cols < best_cols) {
+			best_cols = cols;
+			best = nb;
+		}
+	}
+	return best;
+}
+
+static int is_direct(const struct cpu_job *job)
+{
+	const struct nhot_layer *l = job->l;
+
+	if (job->s.k % 4)
+		return 0;
+	if (l->type == NHOT_LAYER_FC)
+		return 1;
+	return l->kernel_h == 1 && l->kernel_w == 1 && l->stride_h == 1 && l->stride_w == 1 &&
+	       l->groups == 1;
+}
+
+static int dw_conv(struct cpu_job *job);
+
+static int avx512_conv(struct cpu_job *job)
+{
+	const struct nhot_layer *l = job->l;
+	struct gemm_plan *gp;
+	uint32_t w, i, tasks;
+	int ret = -ENOMEM;
+
+	if (l->type == NHOT_LAYER_CONV2D && job->cg == 1 && job->og == 1)
+		return dw_conv(job);
+
+	gp = aligned_alloc(64, (sizeof(*gp) + 63) & ~(size_t)63);
+	if (!gp)
+		return -ENOMEM;
+	memset(gp, 0, sizeof(*gp));
+	gp->job = job;
+	build_code_tables(job, &gp->ct);
+	gp->nb = choose_nb(job->og);
+	gp->rmax = tile_rows[gp->nb];
+	gp->kp = (job->s.k + 3) & ~3u;
+	gp->kblocks = gp->kp / 4;
+	gp->panels = (job->og + gp->nb * 16 - 1) / (gp->nb * 16);
+	gp->blk16 = (job->og + 15) / 16;
+	/* Whole 64-k chunks: the decoder stores 16 k-blocks at a time. */
+	gp->panel_bytes = (size_t)((gp->kblocks + 15) & ~15u) * gp->nb * 64;
+	gp->b = cpu_alloc(gp->panel_bytes * gp->panels * job->groups);
+	gp->rowsum = cpu_zalloc(sizeof(int32_t) * l->out_c);
+	gp->colterms = calloc((size_t)job->threads, sizeof(*gp->colterms));
+	gp->epi = aligned_alloc(64, sizeof(struct epi_block) * gp->blk16 * job->groups);
+	if (!gp->b || !gp->rowsum || !gp->colterms || !gp->epi)
+		goto out_free;
+	for (w = 0; w < (uint32_t)job->threads; w++) {
+		gp->colterms[w] = cpu_zalloc(sizeof(uint32_t) * job->s.k);
+		if (!gp->colterms[w])
+			goto out_free;
+	}
+
+	cpu_parallel(job->threads, (size_t)job->groups * gp->blk16, decode_task, gp);
+	if (atomic_load(&gp->bad_code)) {
+		ret = -EILSEQ;
+		goto out_free;
+	}
+	for (w = 0; w < (uint32_t)job->threads; w++)
+		for (i = 0; i < job->s.k; i++)
+			job->colterms[i] += gp->colterms[w][i];
+	ret = cpu_epilogue_prepare(job, gp->rowsum);
+	if (ret)
+		goto out_free;
+	for (i = 0; i < job->groups; i++)
+		build_epi_blocks(job, i * job->og, job->og, gp->epi + (size_t)i * gp->blk16);
+	gp->consts.lo = _mm512_set1_epi64(job->lo);
+	gp->consts.hi = _mm512_set1_epi64(job->hi);
+	gp->consts.zero = _mm512_set1_epi32((int)l->out_zero);
+
+	gp->m = (uint32_t)(job->s.out_n * job->s.out_h * job->s.out_w);
+	gp->direct = is_direct(job);
+	gp->lda = job->s.k;
+	gp->mc = (uint32_t)(A_BLOCK_BYTES / gp->kp) / gp->rmax * gp->rmax;
+	if (gp->mc < gp->rmax)
+		gp->mc = gp->rmax;
+	if (gp->mc > 16 * gp->rmax)
+		gp->mc = 16 * gp->rmax;
+	/* Enough tasks for every thread when there are few output positions. */
+	while (gp->mc > gp->rmax &&
+	       (size_t)job->groups * ((gp->m + gp->mc - 1) / gp->mc) < 4 * (size_t)job->threads)
+		gp->mc -= gp->rmax;
+	gp->mblocks = (gp->m + gp->mc - 1) / gp->mc;
+	gp->pchunks = 1;
+	tasks = job->groups * gp->mblocks;
+	if (tasks < 2 * (uint32_t)job->threads && gp->panels > 1) {
+		gp->pchunks = (2 * (uint32_t)job->threads + tasks - 1) / tasks;
+		if (gp->pchunks > gp->panels)
+			gp->pchunks = gp->panels;
+	}
+	if (!gp->direct) {
+		gp->scratch_bytes = (size_t)gp->mc * gp->kp;
+		gp->scratch = cpu_alloc(gp->scratch_bytes * job->threads);
+		if (!gp->scratch) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+	}
+	cpu_parallel(job->threads, (size_t)job->groups * gp->mblocks * gp->pchunks, gemm_task, gp);
+	ret = 0;
+
+out_free:
+	if (gp->colterms)
+		for (w = 0; w < (uint32_t)job->threads; w++)
+			free(gp->colterms[w]);
+	free(gp->colterms);
+	free(gp->scratch);
+	free(gp->epi);
+	free(gp->rowsum);
+	free(gp->b);
+	free(gp);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Depthwise                                                              */
+
+struct dw_plan {
+	const struct cpu_job *job;
+	uint32_t taps, tgroups;	/* KH * KW, in groups of 4 */
+	uint32_t cblocks;	/* 16-channel blocks */
+	int8_t *w;		/* [cblock][tgroup][16 channels][4 taps] */
+	struct epi_block *epi;	/* [cblock] */
+	struct epi_consts consts;
+	uint8_t *zero_row;	/* in_c bytes of in_zero: the padding */
+	__m512i interleave;	/* byte 4c + t <- byte 16t + c */
+};
+
+static void dw_task(void *arg, size_t task, int worker)
+{
+	const struct dw_plan *dp = arg;
+	const struct cpu_job *job = dp->job;
+	const struct nhot_layer *l = job->l;
+	uint32_t n = (uint32_t)(task / job->s.out_h), oy = (uint32_t)(task % job->s.out_h);
+	uint32_t C = l->in_c, ox, t, cb, tg;
+	const uint8_t *ptr[NHOT_MAX_KERNEL * NHOT_MAX_KERNEL + 3];
+
+	(void)worker;
+	for (ox = 0; ox < job->s.out_w; ox++) {
+		uint8_t *out = job->t->output +
+			       (((size_t)n * job->s.out_h + oy) * job->s.out_w + ox) * C;
+
+		for (t = 0; t < dp->tgroups * 4; t++) {
+			uint32_t ky = t / l->kernel_w, kx = t % l->kernel_w;
+			int64_t iy = (int64_t)oy * l->stride_h - l->pad_top +
+				     (int64_t)ky * l->dilation_h;
+			int64_t ix = (int64_t)ox * l->stride_w - l->pad_left +
+				     (int64_t)kx * l->dilation_w;
+
+			/* Taps past the kernel have zero weights: any readable row will do. */
+			if (t >= dp->taps || iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w)
+				ptr[t] = dp->zero_row;
+			else
+				ptr[t] = job->t->input +
+					 (((size_t)n * l->in_h + (size_t)iy) * l->in_w +
+					  (size_t)ix) * C;
+		}
+		for (cb = 0; cb < dp->cblocks; cb++) {
+			uint32_t c0 = cb * 16, left = C - c0;
+			__mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+			const int8_t *wb = dp->w + (size_t)cb * dp->tgroups * 64;
+			__m512i acc = _mm512_setzero_si512();
+
+			for (tg = 0; tg < dp->tgroups; tg++) {
+				const uint8_t *const *p = ptr + tg * 4;
+				__m512i x;
+
+				x = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(m, p[0] + c0));
+				x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[1] + c0), 1);
+				x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[2] + c0), 2);
+				x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[3] + c0), 3);
+				x = _mm512_permutexvar_epi8(dp->interleave, x);
+				acc = _mm512_dpbusd_epi32(acc, x,
+							  _mm512_loadu_si512(wb + (size_t)tg * 64));
+			}
+			_mm_mask_storeu_epi8(out + c0, m, requant16(acc, &dp->epi[cb], &dp->consts));
+		}
+	}
+}
+
+static int dw_conv(struct cpu_job *job)
+{
+	const struct nhot_layer *l = job->l;
+	struct dw_plan dp = { .job = job };
+	uint32_t C = l->in_c, c, t;
+	int8_t *rows = NULL;
+	int32_t *rowsum = NULL;
+	int8_t idx[64];
+	int ret = -ENOMEM;
+
+	dp.taps = l->kernel_h * l->kernel_w;
+	dp.tgroups = (dp.taps + 3) / 4;
+	dp.cblocks = (C + 15) / 16;
+	rows = malloc((size_t)C * dp.taps);
+	rowsum = malloc(sizeof(*rowsum) * C);
+	dp.w = cpu_zalloc((size_t)dp.cblocks * dp.tgroups * 64);
+	dp.epi = aligned_alloc(64, sizeof(struct epi_block) * dp.cblocks);
+	dp.zero_row = malloc(C);
+	if (!rows || !rowsum || !dp.w || !dp.epi || !dp.zero_row)
+		goto out_free;
+	for (c = 0; c < C; c++) {
+		ret = cpu_decode_row(job, c, rows + (size_t)c * dp.taps, &rowsum[c]);
+		if (ret)
+			goto out_free;
+	}
+	ret = cpu_epilogue_prepare(job, rowsum);
+	if (ret)
+		goto out_free;
+	for (c = 0; c < C; c++)
+		for (t = 0; t < dp.taps; t++)
+			dp.w[((size_t)(c / 16) * dp.tgroups + t / 4) * 64 + (c % 16) * 4 + t % 4] =
+				rows[(size_t)c * dp.taps + t];
+	build_epi_blocks(job, 0, C, dp.epi);
+	dp.consts.lo = _mm512_set1_epi64(job->lo);
+	dp.consts.hi = _mm512_set1_epi64(job->hi);
+	dp.consts.zero = _mm512_set1_epi32((int)l->out_zero);
+	memset(dp.zero_row, (int)l->in_zero, C);
+	for (c = 0; c < 64; c++)
+		idx[c] = (int8_t)(16 * (c % 4) + c / 4);
+	dp.interleave = _mm512_loadu_si512(idx);
+	cpu_parallel(job->threads, (size_t)job->s.out_n * job->s.out_h, dw_task, &dp);
+	ret = 0;
+out_free:
+	free(dp.zero_row);
+	free(dp.epi);
+	free(dp.w);
+	free(rowsum);
+	free(rows);
+	return ret;
+}
+
+const struct cpu_backend cpu_backend_avx512 = {
+	.name = "avx512vnni",
+	.supported = avx512_supported,
+	.conv = avx512_conv,
+	.add = cpu_add_portable,
+	.pool = cpu_pool_portable,
+};
