@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /*
@@ -347,17 +348,52 @@ TEST_F(dev, run_one_by_one)
 	EXPECT_EQ(0, bad);
 }
 
-/* A few hundred jobs of every type in one nhot_submit(). */
+/* The engine's own counters, straight from NHOT_IOCTL_GET_INFO. */
+static int engine_info(struct nhot_info *info)
+{
+	int fd = open(test_device(), O_RDWR | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	ret = ioctl(fd, NHOT_IOCTL_GET_INFO, info) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A few hundred jobs of every type in one nhot_submit(). The engine's
+ * counters prove they ran there: it took them all and counted the
+ * reference's products.
+ */
 TEST_F(dev, mixed_batch_of_300)
 {
 	const unsigned int count = 300;
 	struct dev_case *dcs = calloc(count, sizeof(*dcs));
+	struct nhot_info before, after;
+	uint64_t macs = 0, shift_adds = 0, failed = 0;
+	int is_dev = nhot_ctx_is_device(self->ctx);
 
 	ASSERT_NE(NULL, dcs);
 	for (unsigned int i = 0; i < count; i++) {
 		ASSERT_EQ(0, dev_case_make(self->ctx, &self->rng, 0, &dcs[i])) TH_LOG("case %u", i);
+		macs += dcs[i].ref_ret ? 0 : dcs[i].ref.macs;
+		shift_adds += dcs[i].ref_ret ? 0 : dcs[i].ref.shift_adds;
+		failed += dcs[i].ref_ret != 0;
 	}
+	if (is_dev)
+		ASSERT_EQ(0, engine_info(&before));
 	EXPECT_EQ(0, run_batch(_metadata, self->ctx, "mixed", dcs, count));
+	if (is_dev) {
+		ASSERT_EQ(0, engine_info(&after));
+		EXPECT_EQ(count, after.jobs_submitted - before.jobs_submitted);
+		EXPECT_EQ(count - failed, after.jobs_completed - before.jobs_completed);
+		EXPECT_EQ(macs, after.macs - before.macs);
+		EXPECT_EQ(shift_adds, after.shift_adds - before.shift_adds);
+		EXPECT_LT(before.cycles, after.cycles);
+	}
 	/* Half freed here, half left to nhot_close(). */
 	for (unsigned int i = 0; i < count; i += 2)
 		dev_case_free(&dcs[i]);
