@@ -281,11 +281,14 @@ static void run_type(struct __test_metadata *_metadata, struct nhot_ctx *ctx,
 
 	ASSERT_NE(NULL, dcs);
 	for (unsigned int done = 0; done < cases; done += batch) {
-		unsigned int n = cases - done < batch ? cases - done : batch;
+		unsigned int n = cases - done;
 
+		if (n > batch)
+			n = batch;
 		snprintf(what, sizeof(what), "type %u case %u+", type, done);
 		for (unsigned int i = 0; i < n; i++) {
-			ASSERT_EQ(0, dev_case_make(ctx, rng, type, &dcs[i])) TH_LOG("%s%u", what, i);
+			ASSERT_EQ(0, dev_case_make(ctx, rng, type, &dcs[i]))
+				TH_LOG("%s%u", what, i);
 		}
 		bad += run_batch(_metadata, ctx, what, dcs, n);
 		for (unsigned int i = 0; i < n; i++)
@@ -574,7 +577,8 @@ TEST_F(dev, boundaries)
 	l.in_c = 1;
 	l.in_zero = 17;
 	l.out_zero = 255;
-	l.act_min = l.act_max = 77;
+	l.act_min = 77;
+	l.act_max = 77;
 	ASSERT_EQ(0, boundary_case(self->ctx, &self->rng, &l, &dcs[n]));
 	ASSERT_EQ(0, fill_const_weights(&dcs[n++], 96, -5, 0, 1));
 
@@ -610,7 +614,8 @@ TEST_F(dev, boundaries)
 
 	/* The most channels: FC 1 -> 8192 and a depthwise 1x1 over 8192. */
 	l = fc_k_max(1, 8);
-	l.in_h = l.in_w = 1;
+	l.in_h = 1;
+	l.in_w = 1;
 	l.in_c = 1;
 	l.out_c = NHOT_MAX_CHANNELS;
 	ASSERT_EQ(0, boundary_case(self->ctx, &self->rng, &l, &dcs[n]));
@@ -844,9 +849,10 @@ TEST_F(dev, close_with_jobs_in_flight)
 		ASSERT_EQ(0, nhot_open(test_device(), &ctx));
 		for (int i = 0; i < 8; i++) {
 			ASSERT_EQ(0, dev_case_make(ctx, &self->rng, 0, &dcs[i]));
+			descs[i] = dcs[i].desc;
 		}
-		for (int i = 0; i < 64; i++)
-			descs[i] = dcs[i % 8].desc;
+		for (int i = 8; i < 64; i++)
+			descs[i] = descs[i % 8];
 		ASSERT_EQ(0, nhot_submit(ctx, descs, 64, &first));
 		nhot_close(ctx);
 		for (int i = 0; i < 8; i++)
