@@ -15,14 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmds.h"
 #include "nhot.h"
 #include "nhot_fmodel.h"
 #include "nhot_model.h"
 
 #define QUANT_DEFAULT_DATA	"/usr/share/datasets/fashion-mnist"
 #define QUANT_DEFAULT_CALIB	1000
-
-int cmd_quantize(int argc, char **argv);
 
 struct quant_args {
 	const char *in, *out, *scheme, *data;
@@ -39,9 +38,7 @@ static const char quant_usage[] =
 
 static int quant_usage_error(const char *msg, const char *arg)
 {
-	fprintf(stderr, "nhot-quant quantize: %s%s%s (try --help)\n", msg,
-		arg ? ": " : "", arg ? arg : "");
-	return 2;
+	return cli_usage_error("quantize", "%s%s%s", msg, arg ? ": " : "", arg ? arg : "");
 }
 
 static int parse_int(const char *s, long lo, long hi, long *v)
