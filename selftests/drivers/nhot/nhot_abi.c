@@ -114,15 +114,17 @@ TEST_F(abi, bo_create_mmap_write_read_destroy)
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, off);
 		ASSERT_NE(MAP_FAILED, p);
 		/* A new buffer reads as zeros. */
-		for (uint64_t j = 0; j < len; j++)
+		for (uint64_t j = 0; j < len; j++) {
 			ASSERT_EQ(0, p[j]);
+		}
 		for (uint64_t j = 0; j < len; j++)
 			p[j] = (uint8_t)(j * 7 + i);
 		ASSERT_EQ(0, munmap(p, len));
 		p = mmap(NULL, len, PROT_READ, MAP_SHARED, self->fd, off);
 		ASSERT_NE(MAP_FAILED, p);
-		for (uint64_t j = 0; j < len; j++)
+		for (uint64_t j = 0; j < len; j++) {
 			ASSERT_EQ((uint8_t)(j * 7 + i), p[j]);
+		}
 		ASSERT_EQ(0, munmap(p, len));
 		test_cmd_bo_destroy(self->fd, handle);
 		test_err_bo_destroy(ENOENT, self->fd, handle);
@@ -138,13 +140,16 @@ TEST_F(abi, bo_handles_unique)
 		ASSERT_NE(0, h[i]);
 		EXPECT_NE(self->bos.in, h[i]);
 		EXPECT_NE(self->bos.out, h[i]);
-		for (int j = 0; j < i; j++)
+		for (int j = 0; j < i; j++) {
 			ASSERT_NE(h[j], h[i]);
+		}
 	}
-	for (int i = 0; i < 64; i += 2)
+	for (int i = 0; i < 64; i += 2) {
 		test_cmd_bo_destroy(self->fd, h[i]);
-	for (int i = 1; i < 64; i += 2)
+	}
+	for (int i = 1; i < 64; i += 2) {
 		test_cmd_bo_destroy(self->fd, h[i]);
+	}
 }
 
 TEST_F(abi, submit_fc_job_done)
@@ -1004,8 +1009,9 @@ TEST_F(abi, mmap_outlives_destroy)
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 0x3c, 4096);
 	test_cmd_bo_destroy(self->fd, h);
-	for (int i = 0; i < 4096; i++)
+	for (int i = 0; i < 4096; i++) {
 		ASSERT_EQ(0x3c, p[i]);
+	}
 	p[17] = 1;
 	ASSERT_EQ(0, munmap(p, 4096));
 }
