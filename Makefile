@@ -57,6 +57,7 @@ include userlib/rules.mk
 -include vm/rules.mk
 -include bench/rules.mk
 -include models/rules.mk
+-include packaging/rules.mk
 
 .PHONY: tools
 tools: $(TOOLS)
