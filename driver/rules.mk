@@ -69,3 +69,5 @@ $(BUILD)/asan/tests/test_model_vs_ref: $(MODEL_TEST_DEPS) $(LIBNHOT_ASAN)
 	@mkdir -p $(@D)
 	$(CC) $(MODEL_TEST_CPPFLAGS) $(TEST_CFLAGS) $(SAN_FLAGS) $(MODEL_TEST_SRCS) -o $@ \
 		$(LIBNHOT_ASAN) $(LIBNHOT_LDLIBS)
+
+host-tests-build: $(BUILD)/host/tests/test_model_vs_ref $(BUILD)/asan/tests/test_model_vs_ref
