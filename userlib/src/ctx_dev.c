@@ -234,6 +234,9 @@ static int dev_submit(struct nhot_ctx *ctx, const struct nhot_job_desc *jobs,
 	uint64_t *ids;
 	int ret = 0;
 
+	/* More than the file may ever hold: refuse before running any. */
+	if (count > st->info.max_jobs)
+		return -EBUSY;
 	if (chunk > count)
 		chunk = count;
 	ids = calloc(count, sizeof(*ids));

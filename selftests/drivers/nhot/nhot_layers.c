@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +406,21 @@ TEST_F(dev, mixed_batch_of_300)
 	free(dcs);
 }
 
+/* A tiny ADD case whose output fits in 64 bytes. */
+static int tiny_case(struct nhot_ctx *ctx, struct layer_gen_rng *rng, struct dev_case *dc)
+{
+	int ret;
+
+	memset(dc, 0, sizeof(*dc));
+	do {
+		layer_gen_free(&dc->gen);
+		ret = layer_gen_make(rng, NHOT_LAYER_ADD, &dc->gen);
+		if (ret)
+			return ret;
+	} while (dc->gen.shape.output_bytes > 64);
+	return dev_case_load(ctx, rng, dc);
+}
+
 /*
  * More jobs than one NHOT_IOCTL_SUBMIT takes (max_jobs_per_submit, 1024 by
  * default): the library splits the batch and the ids stay contiguous. The
@@ -425,12 +441,7 @@ TEST_F(dev, batch_split_by_the_library)
 	ASSERT_NE(NULL, descs);
 	ASSERT_NE(NULL, res);
 	ASSERT_NE(NULL, ids);
-	memset(&dc, 0, sizeof(dc));
-	do {
-		layer_gen_free(&dc.gen);
-		ASSERT_EQ(0, layer_gen_make(&self->rng, NHOT_LAYER_ADD, &dc.gen));
-	} while (dc.gen.shape.output_bytes > 64);
-	ASSERT_EQ(0, dev_case_load(self->ctx, &self->rng, &dc));
+	ASSERT_EQ(0, tiny_case(self->ctx, &self->rng, &dc));
 	out_bytes = dc.gen.shape.output_bytes;
 	ASSERT_EQ(0, nhot_buf_alloc(self->ctx, count * out_bytes, &out));
 	memset(nhot_buf_data(out), 0x5a, count * out_bytes);
@@ -459,6 +470,108 @@ TEST_F(dev, batch_split_by_the_library)
 	free(descs);
 	free(res);
 	free(ids);
+}
+
+/*
+ * The file may hold max_jobs (4096) jobs. A batch that can never fit is
+ * refused whole; one that overflows only because of jobs already held is
+ * refused too, and the chunks the library had queued before the driver said
+ * -EBUSY are run and released, so the failed call leaves nothing behind.
+ */
+TEST_F(dev, batch_beyond_max_jobs)
+{
+	const unsigned int max = 4096, held = 1000;
+	struct nhot_job_desc *descs = calloc(max + 1, sizeof(*descs));
+	uint64_t *ids = calloc(max, sizeof(*ids));
+	struct nhot_result *res = calloc(max, sizeof(*res));
+	struct dev_case dc;
+	uint64_t first, id;
+
+	ASSERT_NE(NULL, descs);
+	ASSERT_NE(NULL, ids);
+	ASSERT_NE(NULL, res);
+	ASSERT_EQ(0, tiny_case(self->ctx, &self->rng, &dc));
+	for (unsigned int i = 0; i <= max; i++)
+		descs[i] = dc.desc;
+
+	EXPECT_EQ(-EBUSY, nhot_submit(self->ctx, descs, max + 1, &id));
+	ASSERT_EQ(0, nhot_submit(self->ctx, descs, held, &first));
+	EXPECT_EQ(1U, first);
+	/* Three chunks of 1024 fit beside the held jobs, the fourth does not. */
+	EXPECT_EQ(-EBUSY, nhot_submit(self->ctx, descs, max - held + 500, &id));
+	/* The held jobs are intact... */
+	for (unsigned int i = 0; i < held; i++)
+		ids[i] = first + i;
+	ASSERT_EQ(0, nhot_wait(self->ctx, ids, held, 60LL * 1000000000, res));
+	for (unsigned int i = 0; i < held; i++) {
+		if (res[i].status != NHOT_JOB_DONE) {
+			EXPECT_EQ((uint32_t)NHOT_JOB_DONE, res[i].status) TH_LOG("held job %u", i);
+			break;
+		}
+	}
+	/* ...and nothing else is held: a full batch fits again. */
+	ASSERT_EQ(0, nhot_submit(self->ctx, descs, max, &first));
+	for (unsigned int i = 0; i < max; i++)
+		ids[i] = first + i;
+	ASSERT_EQ(0, nhot_wait(self->ctx, ids, max, 60LL * 1000000000, res));
+	EXPECT_EQ(0, check_case(_metadata, "last", max - 1, &dc, &res[max - 1]));
+	dev_case_free(&dc);
+	free(descs);
+	free(ids);
+	free(res);
+}
+
+struct thread_arg {
+	struct nhot_ctx *ctx;
+	struct dev_case *dc;
+	int failures;
+};
+
+static void *run_loop(void *p)
+{
+	struct thread_arg *a = p;
+
+	for (int i = 0; i < 100; i++) {
+		struct nhot_result res;
+
+		if (nhot_run(a->ctx, &a->dc->desc, &res) != a->dc->ref_ret)
+			a->failures++;
+		else if (!a->dc->ref_ret && memcmp(dev_output(a->dc), a->dc->gen.output,
+						   a->dc->gen.shape.output_bytes))
+			a->failures++;
+	}
+	return NULL;
+}
+
+/*
+ * Threads share one context: one thread blocked in nhot_wait() does not stop
+ * the others' submissions, and buffers come and go meanwhile.
+ */
+TEST_F(dev, threads_share_a_context)
+{
+	struct thread_arg args[3];
+	struct dev_case dcs[3];
+	pthread_t th[3];
+
+	for (int t = 0; t < 3; t++) {
+		ASSERT_EQ(0, dev_case_make(self->ctx, &self->rng, 0, &dcs[t]));
+		args[t] = (struct thread_arg){ .ctx = self->ctx, .dc = &dcs[t] };
+	}
+	for (int t = 0; t < 3; t++)
+		ASSERT_EQ(0, pthread_create(&th[t], NULL, run_loop, &args[t]));
+	for (int i = 0; i < 100; i++) {
+		struct nhot_buf *b;
+
+		if (nhot_buf_alloc(self->ctx, 1000 + 97 * i, &b) == 0)
+			nhot_buf_free(b);
+		else
+			args[0].failures++;
+	}
+	for (int t = 0; t < 3; t++) {
+		pthread_join(th[t], NULL);
+		EXPECT_EQ(0, args[t].failures) TH_LOG("thread %d", t);
+		dev_case_free(&dcs[t]);
+	}
 }
 
 /* ---------------------------------------------------------------------- */
