@@ -148,15 +148,27 @@ int nhot_cpu_set_threads(int threads);
 /* ------------------------------------------------------------------------ */
 /* Contexts: one API over /dev/nhotN or the CPU fallback                    */
 
+/*
+ * Both engines keep the driver's contract (docs/uapi.md): the same errno for
+ * the same bad job, job ids from 1 never reused, at most 4096 jobs held
+ * (submitted and not yet released by nhot_wait()), jobs run in submission
+ * order. Threads: every call may come from any thread; submissions and
+ * buffer allocation of one context are serialised, and a thread blocked in
+ * nhot_wait() does not hold them up. nhot_close() must be a context's last
+ * call, and a buffer must not be freed while a call that uses it runs.
+ */
 struct nhot_ctx;
 struct nhot_buf;
 
 /*
  * Opens an engine. device: a path like "/dev/nhot0", "cpu" for the fallback,
- * or NULL to honour $NHOT_DEVICE (same values) and else take /dev/nhot0 if it
- * exists, the CPU otherwise.
+ * or NULL to honour $NHOT_DEVICE (same values; empty is unset) and else take
+ * /dev/nhot0 if it exists, the CPU otherwise. -ENOENT for a path that does
+ * not exist, -ENOTTY for a file that is no nhot engine, -EPROTO for a driver
+ * of another NHOT_ABI_VERSION, open(2)'s errors otherwise.
  */
 int nhot_open(const char *device, struct nhot_ctx **ctx);
+/* Frees the context and every buffer still in it; jobs in flight are cancelled. NULL: no-op. */
 void nhot_close(struct nhot_ctx *ctx);
 
 /* "cpu" or the device path. */
@@ -164,8 +176,12 @@ const char *nhot_ctx_device(const struct nhot_ctx *ctx);
 /* Non-zero when the context runs on a device. */
 int nhot_ctx_is_device(const struct nhot_ctx *ctx);
 
-/* A buffer the engine can read and write, mapped into this process. */
+/*
+ * A buffer the engine can read and write, mapped into this process, zeroed.
+ * -EINVAL for length 0; on a device the driver's -EFBIG, -EMFILE, -EDQUOT.
+ */
 int nhot_buf_alloc(struct nhot_ctx *ctx, size_t length, struct nhot_buf **buf);
+/* NULL is a no-op; a buffer nhot_close() freed must not be freed again. */
 void nhot_buf_free(struct nhot_buf *buf);
 void *nhot_buf_data(const struct nhot_buf *buf);
 size_t nhot_buf_length(const struct nhot_buf *buf);
@@ -191,14 +207,24 @@ struct nhot_result {
 	uint64_t cycles;	/* 0 on the CPU */
 };
 
-/* Queues count jobs; their ids are *first_id .. *first_id + count - 1. */
+/*
+ * Queues count jobs; their ids are *first_id .. *first_id + count - 1. All
+ * are checked before any is queued: -EINVAL for a buffer of another context
+ * or an offset without a buffer, then the driver's errors (-ENOENT missing
+ * buffer, -ERANGE reference beyond its buffer, the layer's -EINVAL,
+ * -EOPNOTSUPP, -EOVERFLOW, -EBUSY beyond the held-job limit). A batch larger
+ * than one NHOT_IOCTL_SUBMIT takes is split; should the driver refuse a
+ * later part, the parts already queued are run and released before the error
+ * returns (their outputs may have been written).
+ */
 int nhot_submit(struct nhot_ctx *ctx, const struct nhot_job_desc *jobs,
 		unsigned int count, uint64_t *first_id);
 
 /*
- * Waits for all the jobs (timeout_ns: relative, < 0 forever) and releases
- * them, filling results[] when not NULL. 0 when all finished (check each
- * result's status), -ETIMEDOUT, -EINTR, -ENOENT.
+ * Waits for all the jobs (timeout_ns: relative, 0 polls, < 0 forever) and
+ * releases them, filling results[] when not NULL. 0 when all finished (check
+ * each result's status), -ETIMEDOUT, -EINTR, -ENOENT; on an error nothing is
+ * released, so the wait can be repeated.
  */
 int nhot_wait(struct nhot_ctx *ctx, const uint64_t *ids, unsigned int count,
 	      int64_t timeout_ns, struct nhot_result *results);
