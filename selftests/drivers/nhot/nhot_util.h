@@ -82,15 +82,33 @@ static inline int nhot_open_dev(int dev)
 	return open(path, O_RDWR | O_CLOEXEC);
 }
 
+/* The module's sim_devices parameter, or -1 when it cannot be read. */
+static inline int nhot_sim_devices(void)
+{
+	char buf[16] = { 0 };
+	int fd = open("/sys/module/nhot/parameters/sim_devices", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoi(buf) : -1;
+}
+
 /*
  * Opens /dev/nhotN in a fixture setup: skips when the module is not loaded
- * at all, fails when it is loaded but the device is missing.
+ * or was loaded with fewer simulated devices; fails when the device should
+ * be there and is not.
  */
 #define nhot_open_or_skip(dev)                                              \
 	({                                                                  \
 		int __fd = nhot_open_dev(dev);                              \
+		int __sims = nhot_sim_devices();                            \
 		if (__fd < 0 && !nhot_module_loaded())                      \
 			SKIP(return, "nhot module not loaded");             \
+		if (__fd < 0 && __sims >= 0 && __sims <= (dev))             \
+			SKIP(return, "module loaded with sim_devices=%d", __sims); \
 		ASSERT_LE(0, __fd)                                          \
 			TH_LOG("open /dev/nhot%d: %s", dev, strerror(errno)); \
 		__fd;                                                       \
