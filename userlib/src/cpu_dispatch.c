@@ -7,6 +7,7 @@
  * decoder produced.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +59,93 @@ int nhot_cpu_set_isa(const char *isa)
 	return -EINVAL;
 }
 
+/*
+ * Freed work buffers are kept for the next job: a fresh multi-megabyte
+ * allocation is a fresh mmap, and faulting its pages in costs as much as a
+ * small layer's arithmetic. Each block has a header with its capacity.
+ */
+#define CACHE_SLOTS	8
+#define CACHE_MAX_BYTES	(64u << 20)	/* bigger blocks go back to libc */
+
+struct cache_block {
+	size_t cap;
+	char pad[CPU_ALIGN - sizeof(size_t)];
+};
+
+/* Protects cache[]: the free blocks, NULL where none. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cache_block *cache[CACHE_SLOTS];
+
 void *cpu_alloc(size_t n)
 {
+	struct cache_block *b = NULL;
+	int i, best = -1;
+
 	n = (n + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN;
 	if (!n)
 		n = CPU_ALIGN;
-	return aligned_alloc(CPU_ALIGN, n);
+	pthread_mutex_lock(&cache_lock);
+	for (i = 0; i < CACHE_SLOTS; i++)
+		if (cache[i] && cache[i]->cap >= n && (best < 0 || cache[i]->cap < cache[best]->cap))
+			best = i;
+	if (best >= 0) {
+		b = cache[best];
+		cache[best] = NULL;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	if (!b) {
+		if (n > SIZE_MAX - sizeof(*b))
+			return NULL;
+		b = aligned_alloc(CPU_ALIGN, sizeof(*b) + n);
+		if (!b)
+			return NULL;
+		b->cap = n;
+	}
+	return b + 1;
+}
+
+void cpu_free(void *p)
+{
+	struct cache_block *b, *victim;
+	int i, slot = -1;
+
+	if (!p)
+		return;
+	b = (struct cache_block *)p - 1;
+	if (b->cap > CACHE_MAX_BYTES) {
+		free(b);
+		return;
+	}
+	pthread_mutex_lock(&cache_lock);
+	/* An empty slot, else the smallest block if it is smaller than this one. */
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		if (!cache[i]) {
+			slot = i;
+			break;
+		}
+		if (cache[i]->cap < b->cap && (slot < 0 || cache[i]->cap < cache[slot]->cap))
+			slot = i;
+	}
+	victim = b;
+	if (slot >= 0) {
+		victim = cache[slot];
+		cache[slot] = b;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	free(victim);
+}
+
+/* At exit the cache goes back to libc (and leak checkers see nothing held). */
+__attribute__((destructor)) static void cpu_cache_exit(void)
+{
+	int i;
+
+	pthread_mutex_lock(&cache_lock);
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		free(cache[i]);
+		cache[i] = NULL;
+	}
+	pthread_mutex_unlock(&cache_lock);
 }
 
 void *cpu_zalloc(size_t n)
@@ -83,11 +165,11 @@ int cpu_colterms_alloc(struct cpu_job *job)
 
 void cpu_job_release(struct cpu_job *job)
 {
-	free(job->colterms);
-	free(job->bias_adj);
-	free(job->mult);
-	free(job->round);
-	free(job->shift);
+	cpu_free(job->colterms);
+	cpu_free(job->bias_adj);
+	cpu_free(job->mult);
+	cpu_free(job->round);
+	cpu_free(job->shift);
 	job->colterms = NULL;
 	job->bias_adj = NULL;
 	job->mult = job->round = job->shift = NULL;
@@ -221,6 +303,7 @@ int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 		return ret;
 	job.l = layer;
 	job.t = t;
+	job.want_terms = counters != NULL;
 	job.threads = cpu_threads();
 
 	switch (layer->type) {

@@ -40,6 +40,9 @@ struct epi_block {
 /* Bytes of A rows packed per task (im2col), to stay in L2. */
 #define A_BLOCK_BYTES	(96 * 1024)
 #define R_MAX		16
+/* FC batches up to this decode their weights on the fly (gemv_fc()). */
+#define GEMV_MAX_ROWS	4
+#define GEMV_ROWS_PER_TASK	32
 
 static int avx512_supported(void)
 {
@@ -93,6 +96,7 @@ static void build_epi_blocks(const struct cpu_job *job, uint32_t first, uint32_t
 struct epi_consts {
 	__m512i lo, hi;		/* 64-bit lanes: clamp bounds minus out_zero */
 	__m512i zero;		/* 32-bit lanes: out_zero */
+	__m512i narrow;		/* see narrow_index() */
 };
 
 static inline __m128i requant16(__m512i acc, const struct epi_block *e,
@@ -109,7 +113,24 @@ static inline __m128i requant16(__m512i acc, const struct epi_block *e,
 	po = _mm512_min_epi64(_mm512_max_epi64(po, k->lo), k->hi);
 	/* Odd dwords from po's low halves. */
 	r = _mm512_mask_shuffle_epi32(pe, 0xAAAA, po, _MM_PERM_CDAB);
-	return _mm512_cvtepi32_epi8(_mm512_add_epi32(r, k->zero));
+	r = _mm512_add_epi32(r, k->zero);
+	/*
+	 * The low byte of each dword (0..255 after the clamp) to bytes 0..15.
+	 * Not vpmovdb: the compiler folds it into its store form, which is
+	 * slow on AMD cores.
+	 */
+	return _mm512_castsi512_si128(_mm512_permutexvar_epi8(k->narrow, r));
+}
+
+/* The narrowing index of requant16(): byte i <- byte 4i. */
+static __m512i narrow_index(void)
+{
+	int8_t idx[64];
+	int i;
+
+	for (i = 0; i < 64; i++)
+		idx[i] = (int8_t)(4 * (i % 16));
+	return _mm512_loadu_si512(idx);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -273,12 +294,13 @@ static void decode_task(void *arg, size_t task, int worker)
 					   row_bytes, row_bytes, chunk, k, ct, &valid);
 			bad |= _mm512_mask_cmpge_epu8_mask(valid, codes, ct->size);
 			r[i] = _mm512_maskz_mov_epi8(valid, lookup256(ct->value, codes, ct->bits));
-			tsum = _mm512_add_epi8(tsum, _mm512_maskz_mov_epi8(valid,
-						lookup256(ct->terms, codes, ct->bits)));
+			if (job->want_terms)
+				tsum = _mm512_add_epi8(tsum, _mm512_maskz_mov_epi8(valid,
+							lookup256(ct->terms, codes, ct->bits)));
 			sums[i] = _mm512_dpbusd_epi32(sums[i], ones, r[i]);
 		}
 		/* Term counts of these 64 code indices, summed over the 16 rows (<= 64). */
-		{
+		if (job->want_terms) {
 			uint8_t t8[64];
 			uint32_t lim = k - chunk * 64 < 64 ? k - chunk * 64 : 64;
 
@@ -337,6 +359,13 @@ tile(const int R, const int NB, const uint8_t *a, size_t lda, const int8_t *b,
 
 		if (!m)
 			break;
+		if (m == 0xffff) {
+#pragma GCC unroll 16
+			for (r = 0; r < R; r++)
+				_mm_storeu_si128((void *)(c + r * ldc + n * 16),
+						 requant16(acc[r][n], &epi[n], ec));
+			continue;
+		}
 #pragma GCC unroll 16
 		for (r = 0; r < R; r++)
 			_mm_mask_storeu_epi8(c + r * ldc + n * 16, m,
@@ -481,6 +510,7 @@ static int is_direct(const struct cpu_job *job)
 }
 
 static int dw_conv(struct cpu_job *job);
+static int gemv_fc(struct cpu_job *job);
 
 static int avx512_conv(struct cpu_job *job)
 {
@@ -491,8 +521,10 @@ static int avx512_conv(struct cpu_job *job)
 
 	if (l->type == NHOT_LAYER_CONV2D && job->cg == 1 && job->og == 1)
 		return dw_conv(job);
+	if (l->type == NHOT_LAYER_FC && l->batch <= GEMV_MAX_ROWS)
+		return gemv_fc(job);
 
-	gp = aligned_alloc(64, (sizeof(*gp) + 63) & ~(size_t)63);
+	gp = cpu_alloc(sizeof(*gp));
 	if (!gp)
 		return -ENOMEM;
 	memset(gp, 0, sizeof(*gp));
@@ -508,8 +540,8 @@ static int avx512_conv(struct cpu_job *job)
 	gp->panel_bytes = (size_t)((gp->kblocks + 15) & ~15u) * gp->nb * 64;
 	gp->b = cpu_alloc(gp->panel_bytes * gp->panels * job->groups);
 	gp->rowsum = cpu_zalloc(sizeof(int32_t) * l->out_c);
-	gp->colterms = calloc((size_t)job->threads, sizeof(*gp->colterms));
-	gp->epi = aligned_alloc(64, sizeof(struct epi_block) * gp->blk16 * job->groups);
+	gp->colterms = cpu_zalloc((size_t)job->threads * sizeof(*gp->colterms));
+	gp->epi = cpu_alloc(sizeof(struct epi_block) * gp->blk16 * job->groups);
 	if (!gp->b || !gp->rowsum || !gp->colterms || !gp->epi)
 		goto out_free;
 	for (w = 0; w < (uint32_t)job->threads; w++) {
@@ -534,6 +566,7 @@ static int avx512_conv(struct cpu_job *job)
 	gp->consts.lo = _mm512_set1_epi64(job->lo);
 	gp->consts.hi = _mm512_set1_epi64(job->hi);
 	gp->consts.zero = _mm512_set1_epi32((int)l->out_zero);
+	gp->consts.narrow = narrow_index();
 
 	gp->m = (uint32_t)(job->s.out_n * job->s.out_h * job->s.out_w);
 	gp->direct = is_direct(job);
@@ -569,13 +602,171 @@ static int avx512_conv(struct cpu_job *job)
 out_free:
 	if (gp->colterms)
 		for (w = 0; w < (uint32_t)job->threads; w++)
-			free(gp->colterms[w]);
-	free(gp->colterms);
-	free(gp->scratch);
-	free(gp->epi);
-	free(gp->rowsum);
-	free(gp->b);
-	free(gp);
+			cpu_free(gp->colterms[w]);
+	cpu_free(gp->colterms);
+	cpu_free(gp->scratch);
+	cpu_free(gp->epi);
+	cpu_free(gp->rowsum);
+	cpu_free(gp->b);
+	cpu_free(gp);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* FC with a few rows: decode on the fly                                  */
+
+/*
+ * For a batch of up to GEMV_MAX_ROWS the weights are read once, so decoding
+ * them into panels would cost more than the products: each 64-code chunk is
+ * decoded in registers (from 8k bytes, fewer than 64 int8 weights take) and
+ * multiplied at once. Accumulators go to acc[] and are requantized after the
+ * parameters were checked (codes first, as nhot_ref_run() does).
+ */
+
+struct gemv_plan {
+	const struct cpu_job *job;
+	struct code_tables ct;
+	uint32_t batch;
+	int32_t *acc;		/* [batch][out_c] sum(x * w) */
+	int32_t *rowsum;	/* [out_c] */
+	_Atomic uint64_t terms;
+	_Atomic int bad_code;
+};
+
+/* Rows decoded side by side: independent dependency chains for vpdpbusd. */
+#define GEMV_ROWS_IN_FLIGHT	4
+
+static inline __attribute__((always_inline)) void
+gemv_rows(const uint32_t M, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
+{
+	const struct cpu_job *job = gv->job;
+	const struct code_tables *ct = &gv->ct;
+	uint32_t k = job->s.k, out_c = job->l->out_c, chunks = (k + 63) / 64;
+	uint32_t o, chunk, m, r;
+	size_t row_bytes = (size_t)(job->s.weight_bytes / out_c);
+	const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+	const int want_terms = job->want_terms;
+	__m512i tsum = zero;
+	__mmask64 bad = 0;
+
+	for (o = o0; o < o1; o += GEMV_ROWS_IN_FLIGHT) {
+		const uint8_t *row[GEMV_ROWS_IN_FLIGHT];
+		__m512i acc[GEMV_ROWS_IN_FLIGHT][GEMV_MAX_ROWS], rs[GEMV_ROWS_IN_FLIGHT];
+		__mmask64 live[GEMV_ROWS_IN_FLIGHT];
+
+#pragma GCC unroll 4
+		for (r = 0; r < GEMV_ROWS_IN_FLIGHT; r++) {
+			/* Past the end: re-read the last row, but count nothing of it. */
+			live[r] = o + r < o1 ? ~0ULL : 0;
+			row[r] = job->t->weights + (size_t)(o + r < o1 ? o + r : o1 - 1) * row_bytes;
+			rs[r] = zero;
+#pragma GCC unroll 4
+			for (m = 0; m < M; m++)
+				acc[r][m] = zero;
+		}
+		for (chunk = 0; chunk < chunks; chunk++) {
+			__m512i x[GEMV_MAX_ROWS];
+			__mmask64 lanes;
+
+			lanes = k - chunk * 64 >= 64 ? ~0ULL : ((1ULL << (k - chunk * 64)) - 1);
+#pragma GCC unroll 4
+			for (m = 0; m < M; m++)
+				x[m] = _mm512_maskz_loadu_epi8(lanes, job->t->input +
+							       (size_t)m * k + chunk * 64);
+#pragma GCC unroll 4
+			for (r = 0; r < GEMV_ROWS_IN_FLIGHT; r++) {
+				__mmask64 valid;
+				__m512i codes = load_codes(row[r], row_bytes, chunk, k, ct, &valid);
+				__m512i v;
+
+				valid &= live[r];
+				v = _mm512_maskz_mov_epi8(valid, lookup256(ct->value, codes, ct->bits));
+				bad |= _mm512_mask_cmpge_epu8_mask(valid, codes, ct->size);
+				rs[r] = _mm512_dpbusd_epi32(rs[r], ones, v);
+				if (want_terms) {
+					__m512i t = _mm512_maskz_mov_epi8(valid,
+						lookup256(ct->terms, codes, ct->bits));
+
+					tsum = _mm512_add_epi64(tsum, _mm512_sad_epu8(t, zero));
+				}
+#pragma GCC unroll 4
+				for (m = 0; m < M; m++)
+					acc[r][m] = _mm512_dpbusd_epi32(acc[r][m], x[m], v);
+			}
+		}
+		for (r = 0; r < GEMV_ROWS_IN_FLIGHT && o + r < o1; r++) {
+			gv->rowsum[o + r] = _mm512_reduce_add_epi32(rs[r]);
+			for (m = 0; m < M; m++)
+				gv->acc[(size_t)m * out_c + o + r] = _mm512_reduce_add_epi32(acc[r][m]);
+		}
+	}
+	if (bad)
+		atomic_store(&gv->bad_code, 1);
+	atomic_fetch_add(&gv->terms, (uint64_t)_mm512_reduce_add_epi64(tsum));
+}
+
+static void gemv_task(void *arg, size_t task, int worker)
+{
+	struct gemv_plan *gv = arg;
+	uint32_t out_c = gv->job->l->out_c, o0 = (uint32_t)task * GEMV_ROWS_PER_TASK;
+	uint32_t o1 = o0 + GEMV_ROWS_PER_TASK < out_c ? o0 + GEMV_ROWS_PER_TASK : out_c;
+
+	(void)worker;
+	switch (gv->batch) {
+	case 1:
+		gemv_rows(1, gv, o0, o1);
+		break;
+	case 2:
+		gemv_rows(2, gv, o0, o1);
+		break;
+	case 3:
+		gemv_rows(3, gv, o0, o1);
+		break;
+	default:
+		gemv_rows(4, gv, o0, o1);
+		break;
+	}
+}
+
+static int gemv_fc(struct cpu_job *job)
+{
+	const struct nhot_layer *l = job->l;
+	struct gemv_plan *gv = cpu_alloc(sizeof(*gv));
+	uint32_t o, m;
+	int ret = -ENOMEM;
+
+	if (!gv)
+		return -ENOMEM;
+	memset(gv, 0, sizeof(*gv));
+	gv->job = job;
+	gv->batch = l->batch;
+	build_code_tables(job, &gv->ct);
+	gv->acc = cpu_alloc(sizeof(int32_t) * l->out_c * l->batch);
+	gv->rowsum = cpu_alloc(sizeof(int32_t) * l->out_c);
+	if (!gv->acc || !gv->rowsum)
+		goto out_free;
+	cpu_parallel(job->threads, (l->out_c + GEMV_ROWS_PER_TASK - 1) / GEMV_ROWS_PER_TASK,
+		     gemv_task, gv);
+	ret = -EILSEQ;
+	if (atomic_load(&gv->bad_code))
+		goto out_free;
+	/* FC counts every product: the total suffices (cpu_dispatch sums colterms). */
+	job->colterms[0] = (uint32_t)atomic_load(&gv->terms);
+	ret = cpu_epilogue_prepare(job, gv->rowsum);
+	if (ret)
+		goto out_free;
+	for (m = 0; m < l->batch; m++) {
+		for (o = 0; o < l->out_c; o++) {
+			size_t i = (size_t)m * l->out_c + o;
+			uint32_t acc = (uint32_t)job->bias_adj[o] + (uint32_t)gv->acc[i];
+
+			job->t->output[i] = cpu_requant(job, (int32_t)acc, o);
+		}
+	}
+out_free:
+	cpu_free(gv->rowsum);
+	cpu_free(gv->acc);
+	cpu_free(gv);
 	return ret;
 }
 
@@ -599,7 +790,7 @@ static void dw_task(void *arg, size_t task, int worker)
 	const struct cpu_job *job = dp->job;
 	const struct nhot_layer *l = job->l;
 	uint32_t n = (uint32_t)(task / job->s.out_h), oy = (uint32_t)(task % job->s.out_h);
-	uint32_t C = l->in_c, ox, t, cb, tg;
+	uint32_t C = l->in_c, ox, t, cb, tg, ky, kx;
 	const uint8_t *ptr[NHOT_MAX_KERNEL * NHOT_MAX_KERNEL + 3];
 
 	(void)worker;
@@ -607,21 +798,26 @@ static void dw_task(void *arg, size_t task, int worker)
 		uint8_t *out = job->t->output +
 			       (((size_t)n * job->s.out_h + oy) * job->s.out_w + ox) * C;
 
-		for (t = 0; t < dp->tgroups * 4; t++) {
-			uint32_t ky = t / l->kernel_w, kx = t % l->kernel_w;
+		t = 0;
+		for (ky = 0; ky < l->kernel_h; ky++) {
 			int64_t iy = (int64_t)oy * l->stride_h - l->pad_top +
 				     (int64_t)ky * l->dilation_h;
-			int64_t ix = (int64_t)ox * l->stride_w - l->pad_left +
-				     (int64_t)kx * l->dilation_w;
+			const uint8_t *line = job->t->input +
+					      ((size_t)n * l->in_h + (size_t)iy) * l->in_w * C;
 
-			/* Taps past the kernel have zero weights: any readable row will do. */
-			if (t >= dp->taps || iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w)
-				ptr[t] = dp->zero_row;
-			else
-				ptr[t] = job->t->input +
-					 (((size_t)n * l->in_h + (size_t)iy) * l->in_w +
-					  (size_t)ix) * C;
+			for (kx = 0; kx < l->kernel_w; kx++, t++) {
+				int64_t ix = (int64_t)ox * l->stride_w - l->pad_left +
+					     (int64_t)kx * l->dilation_w;
+
+				if (iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w)
+					ptr[t] = dp->zero_row;
+				else
+					ptr[t] = line + (size_t)ix * C;
+			}
 		}
+		/* Taps past the kernel have zero weights: any readable row will do. */
+		for (; t < dp->tgroups * 4; t++)
+			ptr[t] = dp->zero_row;
 		for (cb = 0; cb < dp->cblocks; cb++) {
 			uint32_t c0 = cb * 16, left = C - c0;
 			__mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
@@ -632,15 +828,27 @@ static void dw_task(void *arg, size_t task, int worker)
 				const uint8_t *const *p = ptr + tg * 4;
 				__m512i x;
 
-				x = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(m, p[0] + c0));
-				x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[1] + c0), 1);
-				x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[2] + c0), 2);
-				x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[3] + c0), 3);
+				if (m == 0xffff) {
+					x = _mm512_castsi128_si512(_mm_loadu_si128((const void *)(p[0] + c0)));
+					x = _mm512_inserti32x4(x, _mm_loadu_si128((const void *)(p[1] + c0)), 1);
+					x = _mm512_inserti32x4(x, _mm_loadu_si128((const void *)(p[2] + c0)), 2);
+					x = _mm512_inserti32x4(x, _mm_loadu_si128((const void *)(p[3] + c0)), 3);
+				} else {
+					x = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(m, p[0] + c0));
+					x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[1] + c0), 1);
+					x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[2] + c0), 2);
+					x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[3] + c0), 3);
+				}
 				x = _mm512_permutexvar_epi8(dp->interleave, x);
 				acc = _mm512_dpbusd_epi32(acc, x,
 							  _mm512_loadu_si512(wb + (size_t)tg * 64));
 			}
-			_mm_mask_storeu_epi8(out + c0, m, requant16(acc, &dp->epi[cb], &dp->consts));
+			if (m == 0xffff)
+				_mm_storeu_si128((void *)(out + c0),
+						 requant16(acc, &dp->epi[cb], &dp->consts));
+			else
+				_mm_mask_storeu_epi8(out + c0, m,
+						     requant16(acc, &dp->epi[cb], &dp->consts));
 		}
 	}
 }
@@ -658,11 +866,11 @@ static int dw_conv(struct cpu_job *job)
 	dp.taps = l->kernel_h * l->kernel_w;
 	dp.tgroups = (dp.taps + 3) / 4;
 	dp.cblocks = (C + 15) / 16;
-	rows = malloc((size_t)C * dp.taps);
-	rowsum = malloc(sizeof(*rowsum) * C);
+	rows = cpu_alloc((size_t)C * dp.taps);
+	rowsum = cpu_alloc(sizeof(*rowsum) * C);
 	dp.w = cpu_zalloc((size_t)dp.cblocks * dp.tgroups * 64);
-	dp.epi = aligned_alloc(64, sizeof(struct epi_block) * dp.cblocks);
-	dp.zero_row = malloc(C);
+	dp.epi = cpu_alloc(sizeof(struct epi_block) * dp.cblocks);
+	dp.zero_row = cpu_alloc(C);
 	if (!rows || !rowsum || !dp.w || !dp.epi || !dp.zero_row)
 		goto out_free;
 	for (c = 0; c < C; c++) {
@@ -681,6 +889,7 @@ static int dw_conv(struct cpu_job *job)
 	dp.consts.lo = _mm512_set1_epi64(job->lo);
 	dp.consts.hi = _mm512_set1_epi64(job->hi);
 	dp.consts.zero = _mm512_set1_epi32((int)l->out_zero);
+	dp.consts.narrow = narrow_index();
 	memset(dp.zero_row, (int)l->in_zero, C);
 	for (c = 0; c < 64; c++)
 		idx[c] = (int8_t)(16 * (c % 4) + c / 4);
@@ -688,11 +897,11 @@ static int dw_conv(struct cpu_job *job)
 	cpu_parallel(job->threads, (size_t)job->s.out_n * job->s.out_h, dw_task, &dp);
 	ret = 0;
 out_free:
-	free(dp.zero_row);
-	free(dp.epi);
-	free(dp.w);
-	free(rowsum);
-	free(rows);
+	cpu_free(dp.zero_row);
+	cpu_free(dp.epi);
+	cpu_free(dp.w);
+	cpu_free(rowsum);
+	cpu_free(rows);
 	return ret;
 }
 

@@ -27,6 +27,8 @@
  * @s: the shape nhot_layer_check() derived
  * @set: S(w_n, w_b) as tables (CONV2D, FC)
  * @terms: the NAF term count of each code of @set
+ * @want_terms: non-zero when the caller wants counters: decoders may skip
+ *              the term sums otherwise
  * @threads: threads the job may use
  * @groups, @cg, @og: groups, input and output channels per group (FC: 1, K, out_c)
  * @colterms: [s.k] NAF terms summed over all rows at each code index, filled
@@ -44,6 +46,7 @@ struct cpu_job {
 	struct nhot_layer_shape s;
 	struct nhot_set_table set;
 	uint8_t terms[NHOT_SET_MAX];	/* NAF term count of each code */
+	int want_terms;			/* the caller asked for counters */
 	int threads;
 	uint32_t groups, cg, og;
 	uint32_t *colterms;
@@ -102,10 +105,14 @@ static inline uint8_t cpu_requant(const struct cpu_job *job, int32_t acc, uint32
 	return (uint8_t)(v + (int64_t)job->l->out_zero);
 }
 
-/* Zero-filled aligned memory of n bytes (n rounded up); NULL on failure. */
-void *cpu_zalloc(size_t n);
-/* The same, not zeroed, for buffers every byte of which is written before use. */
+/*
+ * Work buffers, 64-byte aligned, from a small cache of freed ones; NULL on
+ * failure. cpu_zalloc() zeroes; cpu_alloc() does not (for buffers every byte
+ * of which is written before it is read). Both are released with cpu_free().
+ */
 void *cpu_alloc(size_t n);
+void *cpu_zalloc(size_t n);
+void cpu_free(void *p);
 
 /* The pool: fn(arg, task, worker) for task in [0, ntasks), worker < threads. */
 typedef void (*cpu_task_fn)(void *arg, size_t task, int worker);

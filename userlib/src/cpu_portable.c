@@ -70,8 +70,8 @@ static int portable_conv(struct cpu_job *job)
 	const struct nhot_layer *l = job->l;
 	struct portable_conv pc = { .job = job };
 	size_t k = job->s.k;
-	int8_t *w = malloc((size_t)l->out_c * k);
-	int32_t *rowsum = malloc((size_t)l->out_c * sizeof(*rowsum));
+	int8_t *w = cpu_alloc((size_t)l->out_c * k);
+	int32_t *rowsum = cpu_alloc((size_t)l->out_c * sizeof(*rowsum));
 	uint32_t o;
 	int ret = -ENOMEM;
 
@@ -87,17 +87,17 @@ static int portable_conv(struct cpu_job *job)
 		goto out_free;
 	pc.w = w;
 	pc.positions = (size_t)job->s.out_n * job->s.out_h * job->s.out_w;
-	pc.scratch = malloc((size_t)job->threads * k);
+	pc.scratch = cpu_alloc((size_t)job->threads * k);
 	if (!pc.scratch) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
 	cpu_parallel(job->threads, (pc.positions + POSITIONS_PER_TASK - 1) / POSITIONS_PER_TASK,
 		     portable_conv_task, &pc);
-	free(pc.scratch);
+	cpu_free(pc.scratch);
 out_free:
-	free(rowsum);
-	free(w);
+	cpu_free(rowsum);
+	cpu_free(w);
 	return ret;
 }
 
