@@ -16,6 +16,7 @@
 /* The harness's own callbacks and TEST() wrappers leave parameters unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
+#include "layer_gen.h"
 #include "nhot.h"
 
 /* ---------------------------------------------------------------------- */
@@ -694,6 +695,89 @@ TEST_F(cpu, unaligned_params)
 	conv->desc.params.offset = 3;
 	ASSERT_EQ(0, nhot_run(self->ctx, &conv->desc, &res));
 	check_against_ref(_metadata, conv, &res, 1);
+}
+
+/*
+ * Random layers of every type (layer_gen), copied into context buffers at
+ * odd offsets, as one batch: each output and counter equals the reference's
+ * on the generator's own buffers.
+ */
+TEST_F(cpu, random_batch_equals_reference)
+{
+	enum { COUNT = 200 };
+	struct layer_gen_case *cases = calloc(COUNT, sizeof(*cases));
+	struct nhot_job_desc *descs = calloc(COUNT, sizeof(*descs));
+	struct nhot_result *res = calloc(COUNT, sizeof(*res));
+	uint64_t *ids = calloc(COUNT, sizeof(*ids));
+	struct layer_gen_rng rng;
+	uint64_t first;
+	int bad = 0;
+
+	ASSERT_NE(NULL, cases);
+	ASSERT_NE(NULL, descs);
+	ASSERT_NE(NULL, res);
+	ASSERT_NE(NULL, ids);
+	layer_gen_seed(&rng, 0x63747874);
+	for (unsigned int i = 0; i < COUNT; i++) {
+		struct layer_gen_case *c = &cases[i];
+		const void *src[5];
+		uint64_t bytes[5];
+
+		ASSERT_EQ(0, layer_gen_make(&rng, 0, c));
+		src[0] = c->input;
+		src[1] = c->input2;
+		src[2] = c->weights;
+		src[3] = c->params;
+		src[4] = c->output;
+		bytes[0] = c->shape.input_bytes;
+		bytes[1] = c->shape.input2_bytes;
+		bytes[2] = c->shape.weight_bytes;
+		bytes[3] = c->shape.params_bytes;
+		bytes[4] = c->shape.output_bytes;
+		descs[i].layer = c->layer;
+		for (int k = 0; k < 5; k++) {
+			uint64_t off = layer_gen_below(&rng, 3) ? 0 : layer_gen_below(&rng, 65);
+			struct nhot_buf *b;
+
+			if (!src[k])
+				continue;
+			ASSERT_EQ(0, nhot_buf_alloc(self->ctx, off + bytes[k], &b));
+			memcpy((uint8_t *)nhot_buf_data(b) + off, src[k], bytes[k]);
+			job_ref(&descs[i], k)->buf = b;
+			job_ref(&descs[i], k)->offset = off;
+		}
+	}
+	ASSERT_EQ(0, nhot_submit(self->ctx, descs, COUNT, &first));
+	for (unsigned int i = 0; i < COUNT; i++)
+		ids[i] = first + i;
+	ASSERT_EQ(0, nhot_wait(self->ctx, ids, COUNT, -1, res));
+	for (unsigned int i = 0; i < COUNT; i++) {
+		struct layer_gen_case *c = &cases[i];
+		struct nhot_counters cnt = { 0 };
+		int ret = nhot_ref_run(&c->layer, &c->t, &cnt);
+		char desc[320];
+
+		layer_gen_describe(&c->layer, desc, sizeof(desc));
+		if (ret) {
+			if (res[i].status != NHOT_JOB_FAILED || res[i].error != ret) {
+				bad++;
+				TH_LOG("case %u: reference %d, context %u/%d: %s", i, ret,
+				       res[i].status, res[i].error, desc);
+			}
+		} else if (res[i].status != NHOT_JOB_DONE || res[i].macs != cnt.macs ||
+			   res[i].shift_adds != cnt.shift_adds ||
+			   memcmp(ref_ptr(&descs[i].output), c->output, c->shape.output_bytes)) {
+			bad++;
+			TH_LOG("case %u differs from nhot_ref_run: %s", i, desc);
+		}
+		/* The buffers are left to nhot_close(). */
+		layer_gen_free(c);
+	}
+	EXPECT_EQ(0, bad);
+	free(cases);
+	free(descs);
+	free(res);
+	free(ids);
 }
 
 struct thread_arg {
