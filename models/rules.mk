@@ -8,3 +8,6 @@ LIBNHOT_LDLIBS += -lz
 # on the host, summary. The last lines are nhot-run --json objects.
 demo:
 	@$(TOP)/scripts/demo.sh
+
+# make fuzz lives with the loader it fuzzes.
+-include fuzz/rules.mk

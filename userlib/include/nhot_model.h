@@ -228,6 +228,12 @@ int nhot_qnet_ref_run(const struct nhot_qnet *net, const uint8_t *images,
 		      unsigned int count, uint8_t ***outputs);
 void nhot_qnet_outputs_free(const struct nhot_qnet *net, uint8_t **outputs);
 
+/*
+ * 0 when every node stays within docs/arith.md's limits at batch max_batch,
+ * else nhot_layer_check()'s errno (-EOVERFLOW beyond NHOT_MAX_BATCH).
+ */
+int nhot_qnet_check_batch(const struct nhot_qnet *net, unsigned int max_batch);
+
 /* Index of the first maximum of n bytes. */
 int nhot_argmax_u8(const uint8_t *v, size_t n);
 

@@ -9,6 +9,7 @@
  * the Fashion-MNIST package is installed, a nearest-class-mean classifier
  * quantized to n = 2, b = 8 keeps an accuracy floor.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -563,6 +564,108 @@ TEST(idx_loader_rejects_bad_files)
 	nhot_idx_free(&idx);
 	unlink(path);
 	EXPECT_GT(0, nhot_idx_load(path, &idx, err, sizeof(err)));
+}
+
+/* ---------------------------------------------------------------------- */
+/* The fuzzer's seeds must load and run; its regression inputs must fail   */
+
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return -1;
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return -1;
+	}
+	*data = malloc(n ? (size_t)n : 1);
+	*len = (size_t)n;
+	if (!*data || fread(*data, 1, *len, f) != *len) {
+		free(*data);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Calls fn on every file of dir; returns how many, or -1 without the folder. */
+static int each_file(const char *dir, void (*fn)(struct __test_metadata *, const char *),
+		     struct __test_metadata *_metadata)
+{
+	char path[512];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		fn(_metadata, path);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void seed_loads_and_runs(struct __test_metadata *_metadata, const char *path)
+{
+	char err[NHOT_QNET_ERR_LEN];
+	struct nhot_qnet *net = NULL;
+	struct nhot_qnet_runner *r = NULL;
+	struct nhot_ctx *ctx = NULL;
+	uint8_t **ref = NULL, img[4096];
+	const uint8_t *out;
+	size_t len;
+	uint32_t i;
+
+	ASSERT_EQ(0, nhot_qnet_load(path, &net, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_GE(sizeof(img), nhot_qnet_input_bytes(net));
+	memset(img, 0x5a, sizeof(img));
+	ASSERT_EQ(0, nhot_qnet_ref_run(net, img, 1, &ref));
+	ASSERT_EQ(0, nhot_open("cpu", &ctx));
+	ASSERT_EQ(0, nhot_qnet_runner_create(ctx, net, 1, &r));
+	ASSERT_EQ(0, nhot_qnet_runner_run(r, img, 1, NULL, NULL, NULL));
+	for (i = 0; i < net->node_count; i++) {
+		out = nhot_qnet_runner_output(r, i, &len);
+		ASSERT_NE(NULL, out);
+		EXPECT_EQ(0, memcmp(out, ref[i], len)) TH_LOG("%s node %u", path, i);
+	}
+	nhot_qnet_runner_free(r);
+	nhot_close(ctx);
+	nhot_qnet_outputs_free(net, ref);
+	nhot_qnet_free(net);
+}
+
+static void regression_rejected(struct __test_metadata *_metadata, const char *path)
+{
+	char err[NHOT_QNET_ERR_LEN] = "";
+	struct nhot_qnet *net = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	ASSERT_EQ(0, read_file(path, &data, &len));
+	EXPECT_GT(0, nhot_qnet_parse(data, len, &net, err, sizeof(err))) TH_LOG("%s", path);
+	EXPECT_EQ(NULL, net);
+	EXPECT_NE(0, err[0]);
+	TH_LOG("%s: %s", path, err);
+	free(data);
+}
+
+/* make test runs from the top of the tree, where fuzz/ is. */
+TEST(fuzz_corpus_replays)
+{
+	int seeds = each_file("fuzz/corpus", seed_loads_and_runs, _metadata);
+
+	if (seeds < 0)
+		SKIP(return, "no fuzz/corpus here (run from the top of the tree)");
+	EXPECT_LT(0, seeds);
+	EXPECT_LE(0, each_file("fuzz/regress", regression_rejected, _metadata));
 }
 
 TEST_HARNESS_MAIN
