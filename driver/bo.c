@@ -170,6 +170,7 @@ int nhot_bo_mmap(struct nhot_file *nf, struct vm_area_struct *vma)
 	struct nhot_bo *bo;
 	int ret;
 
+	/* MAP_SHARED of a writable file: the engine writes these pages too */
 	if (!(vma->vm_flags & VM_SHARED)) {
 		nhot_dbg(nf->ndev, "mmap: private mapping\n");
 		return -EINVAL;
