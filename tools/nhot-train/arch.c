@@ -3,13 +3,16 @@
  * A MobileNet-v2-style network, small enough to train on Fashion-MNIST in a
  * few minutes on two cores:
  *
- *   28x28x1  -> conv 3x3/2, 16, ReLU6                     14x14x16
- *   block 1: 1x1 expand 16->64 ReLU6, dw 3x3/2 ReLU6,
- *            1x1 project 64->24 (linear)                   7x7x24
- *   block 2: 1x1 expand 24->96 ReLU6, dw 3x3/1 ReLU6,
- *            1x1 project 96->24 (linear), + block input    7x7x24
- *   head:    1x1 conv 24->128 ReLU6, global average pool  1x1x128
- *   FC 128->10 (the logits)
+ *   28x28x1  -> conv 3x3/2 p1, 24, ReLU6                  14x14x24
+ *   block 1: 1x1 expand 24->96 ReLU6, dw 3x3/2 p1 ReLU6,
+ *            1x1 project 96->32 (linear)                   7x7x32
+ *   block 2: 1x1 expand 32->128 ReLU6, dw 3x3/1 p1 ReLU6,
+ *            1x1 project 128->32 (linear), + block input   7x7x32
+ *   head:    1x1 conv 32->256 ReLU6, global average pool  1x1x256
+ *   FC 256->10 (the logits)
+ *
+ * 12 nodes: 0 input, 1 stem, 2-4 block 1, 5-7 block 2, 8 add, 9 head,
+ * 10 pool, 11 FC.
  *
  * No batch normalisation (nothing to fold for the quantizer); Adam copes
  * with the plain network at this depth.
@@ -18,6 +21,15 @@
 
 #include "arch.h"
 #include "rng.h"
+
+/*
+ * Widths: measured on Fashion-MNIST, 6 epochs, seed 1: 16/24/128 gave 87.95%
+ * in 68 s of CPU, these 89.19% in 135 s.
+ */
+#define STEM_C	24	/* stem output channels */
+#define EXPAND	4	/* inverted-residual expansion factor */
+#define BLOCK_C	32	/* channels between the blocks */
+#define HEAD_C	256	/* the 1x1 head before pooling */
 
 static int add_conv(struct nhot_fnet *net, int in, uint32_t out_c, uint32_t kernel,
 		    uint32_t stride, uint32_t groups, uint32_t act)
@@ -81,13 +93,13 @@ int arch_mobilenet_build(uint32_t in_h, uint32_t in_w, uint32_t classes, uint64_
 	ret = nhot_fnet_create(in_h, in_w, 1, &n);
 	if (ret)
 		return ret;
-	x = add_conv(n, 0, 16, 3, 2, 1, NHOT_FACT_RELU6);
+	x = add_conv(n, 0, STEM_C, 3, 2, 1, NHOT_FACT_RELU6);
 	if (x >= 0)
-		x = add_block(n, x, 4, 24, 2);
+		x = add_block(n, x, EXPAND, BLOCK_C, 2);
 	if (x >= 0)
-		x = add_block(n, x, 4, 24, 1);
+		x = add_block(n, x, EXPAND, BLOCK_C, 1);
 	if (x >= 0)
-		x = add_conv(n, x, 128, 1, 1, 1, NHOT_FACT_RELU6);
+		x = add_conv(n, x, HEAD_C, 1, 1, 1, NHOT_FACT_RELU6);
 	if (x >= 0) {
 		gap.in[0] = x;
 		x = nhot_fnet_add(n, &gap);
