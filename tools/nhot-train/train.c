@@ -125,6 +125,7 @@ static int train_epochs(const struct train_opts *o, struct tnet *t, struct adam 
 	long steps_per_epoch = (long)((count + o->batch - 1) / o->batch);
 	long total = steps_per_epoch * o->epochs, step = 0;
 	struct rng r = { o->seed ^ 0x5DEECE66Dull };
+	size_t test_count = o->limit && (size_t)o->limit < test->count ? (size_t)o->limit : test->count;
 	size_t i, hits, test_hits;
 	double t0, loss_sum;
 	int e, correct, ret;
@@ -157,12 +158,12 @@ static int train_epochs(const struct train_opts *o, struct tnet *t, struct adam 
 			tnet_backward(t);
 			adam_step(a, lr);
 		}
-		ret = accuracy(t, test, test->count, &test_hits);
+		ret = accuracy(t, test, test_count, &test_hits);
 		if (ret)
 			return ret;
 		fprintf(stderr, "epoch %d/%d: loss %.4f train-acc %.2f%% test-acc %.2f%% (%.1f s)\n",
 			e + 1, o->epochs, loss_sum / count, 100.0 * hits / count,
-			100.0 * test_hits / test->count, now() - t0);
+			100.0 * test_hits / test_count, now() - t0);
 	}
 	return 0;
 }

@@ -14,7 +14,7 @@ struct train_opts {
 	double lr;		/* peak learning rate (cosine decay to 0) */
 	double weight_decay;
 	int threads;		/* OpenBLAS threads; part of what makes a run reproducible */
-	long limit;		/* use only the first limit training images; 0: all */
+	long limit;		/* use only the first limit images of each set; 0: all */
 	int augment;		/* random horizontal flips */
 };
 
