@@ -16,6 +16,7 @@
 
 static const struct cpu_backend *const backends[] = {
 	&cpu_backend_avx512,
+	&cpu_backend_avx2,
 	&cpu_backend_portable,
 };
 

@@ -51,7 +51,7 @@ struct layer_gen_case {
 };
 
 /* Budget of multiply-accumulates (or output elements) of an ordinary case. */
-#define LAYER_GEN_MAX_WORK	(48u * 1024)
+#define LAYER_GEN_MAX_WORK	(24u * 1024)
 
 /*
  * Makes a random valid layer of the given type (an enum nhot_layer_type, or 0
