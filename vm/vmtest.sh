@@ -4,7 +4,7 @@
 #
 # Both kernels boot at once (most of a run is waiting on the engine's
 # timeouts and TCG; one guest rarely keeps both cores busy). Each guest's
-# KTAP goes to build/vmtest/RELEASE.log and is printed when the guest ends,
+# KTAP goes to a log and is printed when the guest ends,
 # with its "# Totals:" line; a guest that died without one gets a Totals line
 # here that counts its finished tests plus one failure. The last line is
 # "N passed, N failed"; the exit status is non-zero on any failure.
@@ -16,8 +16,12 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
 
-out=build/vmtest
-mkdir -p "$out"
+# A private folder per run: several runs in one tree (make test by
+# several people) must not write into each other's logs. The logs of the
+# last run are copied to build/vmtest/RELEASE.{log,console} at the end.
+mkdir -p build/vmtest
+out=$(mktemp -d build/vmtest/run.XXXXXX) || exit 1
+trap 'rm -rf "$out"' EXIT
 timeout=${VMTEST_TIMEOUT:-900}
 params="sim_devices=2"
 
@@ -92,6 +96,10 @@ for rel in "${rels[@]}"; do
 	set -- $t
 	pass=$((pass + $1)) fail=$((fail + $2)) skip=$((skip + $3))
 	[ "$rc" = 0 ] || [ "$2" != 0 ] || { echo "# $rel: guest exit $rc"; fail=$((fail + 1)); }
+done
+for rel in "${rels[@]}"; do
+	cp "$out/$rel.log" "build/vmtest/$rel.log" 2>/dev/null
+	cp "$out/$rel.console" "build/vmtest/$rel.console" 2>/dev/null
 done
 [ "$skip" = 0 ] || echo "($skip skipped)"
 echo "$pass passed, $fail failed"
