@@ -133,6 +133,7 @@ struct nhot_qnet_cost {
 	uint64_t weight_bytes;	/* packed weights */
 	uint64_t weight_count;	/* weights (= bytes at 8 bits each) */
 };
+/* Needs a network that passed nhot_qnet_validate() (the loader's always have). */
 void nhot_qnet_cost(const struct nhot_qnet *net, struct nhot_qnet_cost *cost);
 
 /* ------------------------------------------------------------------------ */

@@ -285,6 +285,8 @@ void nhot_qnet_cost(const struct nhot_qnet *net, struct nhot_qnet_cost *cost)
 
 	memset(cost, 0, sizeof(*cost));
 	for (i = 0; i < net->node_count; i++)
-		if (has_weights(&net->nodes[i].layer))
+		/* The digit sums exist once nhot_qnet_validate() has run. */
+		if (has_weights(&net->nodes[i].layer) && net->nodes[i].tap_digits &&
+		    net->nodes[i].u8_tap_digits)
 			node_cost(&net->nodes[i], cost);
 }
