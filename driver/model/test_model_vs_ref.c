@@ -184,6 +184,7 @@ TEST(shapes_and_macs_agree)
 		EXPECT_EQ(c.shape.output_bytes, ms.output_bytes);
 		ASSERT_EQ(0, nhot_ref_run(&c.layer, &c.t, &rc));
 		EXPECT_EQ(rc.macs, ms.macs);
+		EXPECT_EQ(c.shape.macs, ms.macs);
 		layer_gen_free(&c);
 	}
 }
