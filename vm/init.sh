@@ -39,4 +39,6 @@ fi
 
 echo "nhot-vm-exit=$rc" >/dev/ttyS2
 sync
-poweroff -f
+# QEMU runs with -no-reboot: a reboot ends it, with or without ACPI (a kernel
+# without ACPI only halts on poweroff).
+reboot -f

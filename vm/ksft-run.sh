@@ -57,6 +57,33 @@ list_tests() {
 	END { flush() }'
 }
 
+# On a kernel with kmemleak (the debug kernel), each program gets one more
+# test: a kmemleak scan after its last test, which fails on any object
+# leaked while it ran (reports from before it are cleared first).
+KMEMLEAK=/sys/kernel/debug/kmemleak
+[ -w $KMEMLEAK ] || KMEMLEAK=
+
+kmemleak_start() {
+	[ -n "$KMEMLEAK" ] && echo clear >$KMEMLEAK
+}
+
+kmemleak_check() {	# program
+	[ -n "$KMEMLEAK" ] || return 0
+	n=$((n + 1))
+	# Objects younger than 5 s are never reported: let them age.
+	sleep 6
+	echo scan >$KMEMLEAK
+	cat $KMEMLEAK >$tmp/leaks
+	if grep -q 'unreferenced object' $tmp/leaks; then
+		fail=$((fail + 1))
+		echo "not ok $n $1:kmemleak # $(grep -c 'unreferenced object' $tmp/leaks) leaked objects"
+		sed 's/^/#   /' $tmp/leaks | head -60
+	else
+		pass=$((pass + 1))
+		echo "ok $n $1:kmemleak"
+	fi
+}
+
 # Re-creates the VM's module state if a test left the module unloaded.
 ensure_module() {
 	[ -n "$NHOT_MODULE" ] || return 0
@@ -78,6 +105,7 @@ for p in "$@"; do
 done
 
 total=$(wc -l <$tmp/all)
+[ -n "$KMEMLEAK" ] && total=$((total + $(cut -d' ' -f1 $tmp/all | uniq | wc -l)))
 [ -s $tmp/missing ] && total=$((total + $(wc -l <$tmp/missing)))
 echo "TAP version 13"
 echo "1..$total"
@@ -91,7 +119,13 @@ if [ -s $tmp/missing ]; then
 fi
 
 dmesg -c >/dev/null
+prev=
 while read -r p t; do
+	if [ "$p" != "$prev" ]; then
+		[ -n "$prev" ] && kmemleak_check "$prev"
+		kmemleak_start
+		prev=$p
+	fi
 	n=$((n + 1))
 	ensure_module >$tmp/reload 2>&1 || { cat $tmp/reload; echo "# module reload failed"; }
 	dmesg -c >/dev/null
@@ -126,6 +160,7 @@ while read -r p t; do
 		echo "ok $n $p:$t # ${secs}s"
 	fi
 done <$tmp/all
+[ -n "$prev" ] && kmemleak_check "$prev"
 
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
 rm -rf $tmp

@@ -14,7 +14,7 @@ prog=${0##*/}
 
 usage() {
 	cat >&2 <<USAGE
-usage: $prog [--kernel 6.1|6.12|RELEASE] [--smp N] [--mem MB] [--timeout SECONDS]
+usage: $prog [--kernel 6.1|6.12|RELEASE|debug] [--smp N] [--mem MB] [--timeout SECONDS]
        [--module-params "..."] [--module PATH | --no-module] [--append "KERNEL ARGS"]
        [--console FILE] [--file SRC[:DEST]]... -- SCRIPT [ARG...]
 USAGE
@@ -50,7 +50,18 @@ is_uint "$mem" && [ "$mem" -ge 128 ] || bad "--mem wants at least 128 (MB), got 
 is_uint "$timeout" && [ "$timeout" -ge 1 ] || bad "--timeout wants a positive number of seconds, got '$timeout'"
 case $params in *[\'\"\`\$\;\&\|\<\>\\]*) bad "--module-params: only name=value words, got '$params'" ;; esac
 
-rel=$("$TOP/vm/kernel-release.sh" "$kernel") || exit 2
+if [ "$kernel" = debug ]; then
+	# The KASAN/lockdep kernel of vm/debug-kernel.sh (built on first use).
+	rel=debug
+	tree=$("$TOP/vm/debug-kernel.sh" kernel) || fail "no debug kernel"
+	vmlinuz=$tree/arch/x86/boot/bzImage
+	if [ -z "$no_module" ] && [ -z "$module" ]; then
+		module=$("$TOP/vm/debug-kernel.sh" module) || fail "no nhot.ko for the debug kernel"
+	fi
+else
+	rel=$("$TOP/vm/kernel-release.sh" "$kernel") || exit 2
+	vmlinuz=
+fi
 if [ -n "$no_module" ]; then
 	module=
 elif [ -z "$module" ]; then
@@ -59,7 +70,7 @@ elif [ -z "$module" ]; then
 else
 	[ -f "$module" ] || bad "--module: no such file '$module'"
 fi
-vmlinuz=$("$TOP/vm/fetch-kernel.sh" "$rel") || fail "no kernel image for $rel"
+[ -n "$vmlinuz" ] || vmlinuz=$("$TOP/vm/fetch-kernel.sh" "$rel") || fail "no kernel image for $rel"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nhot-vm.XXXXXX") || fail "mktemp failed"
 trap 'rm -rf "$work"' EXIT

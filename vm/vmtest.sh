@@ -9,7 +9,8 @@
 # here that counts its finished tests plus one failure. The last line is
 # "N passed, N failed"; the exit status is non-zero on any failure.
 #
-# Environment: VMTEST_KERNELS (releases or series, default: all installed),
+# Environment: VMTEST_KERNELS (releases, series or "debug"; default: every
+# installed Debian kernel, plus debug when built),
 # VMTEST_TIMEOUT (seconds per guest, default 900), VMTEST_PARALLEL=0 to boot
 # one guest at a time, KSFT_TIMEOUT (seconds per test, default 120).
 set -uo pipefail
@@ -47,8 +48,17 @@ if [ ${#progs[@]} = 0 ]; then
 	exit 1
 fi
 
+# Every Debian kernel, and the debug kernel (KASAN, lockdep; see
+# vm/debug-kernel.sh) when this machine has built it: `make vmtest-debug`
+# builds it once.
+kernels=${VMTEST_KERNELS:-$(vm/kernel-release.sh; vm/debug-kernel.sh status && echo debug)}
 rels=()
-for k in ${VMTEST_KERNELS:-$(vm/kernel-release.sh)}; do
+for k in $kernels; do
+	if [ "$k" = debug ]; then
+		vm/debug-kernel.sh module >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+		rels+=(debug)
+		continue
+	fi
 	r=$(vm/kernel-release.sh "$k") || { echo "0 passed, 1 failed"; exit 1; }
 	rels+=("$r")
 done
