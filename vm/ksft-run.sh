@@ -76,7 +76,8 @@ kmemleak_check() {	# program
 	cat $KMEMLEAK >$tmp/leaks
 	if grep -q 'unreferenced object' $tmp/leaks; then
 		fail=$((fail + 1))
-		echo "not ok $n $1:kmemleak # $(grep -c 'unreferenced object' $tmp/leaks) leaked objects"
+		echo "not ok $n $1:kmemleak"
+		echo "# $(grep -c 'unreferenced object' $tmp/leaks) objects leaked while $1 ran:"
 		sed 's/^/#   /' $tmp/leaks | head -60
 	else
 		pass=$((pass + 1))
@@ -148,7 +149,8 @@ while read -r p t; do
 
 	if [ -n "$why" ]; then
 		fail=$((fail + 1))
-		echo "not ok $n $p:$t # ${secs}s $why"
+		echo "not ok $n $p:$t"
+		echo "# $p:$t: $why (${secs} s)"
 		# The program's own KTAP, minus its Totals (counted here, once).
 		grep -v '# Totals:' $tmp/out | sed 's/^/#   /'
 		[ -s $tmp/dmesg ] && sed 's/^/#   dmesg: /' $tmp/dmesg | tail -40
@@ -157,7 +159,9 @@ while read -r p t; do
 		echo "ok $n $p:$t # SKIP $(sed -n 's/^ok 1 .*# SKIP *//p' $tmp/out | head -1)"
 	else
 		pass=$((pass + 1))
-		echo "ok $n $p:$t # ${secs}s"
+		echo "ok $n $p:$t"
+		# Slow tests are worth knowing about.
+		awk -v s="$secs" 'BEGIN { exit !(s >= 2) }' && echo "# $p:$t took ${secs} s"
 	fi
 done <$tmp/all
 [ -n "$prev" ] && kmemleak_check "$prev"
