@@ -57,10 +57,11 @@ int nhot_idx_load(const char *path, struct nhot_idx *idx, char *err, size_t err_
 	if (!path || !idx)
 		return model_fail(err, err_len, -EINVAL, "no path");
 	memset(idx, 0, sizeof(*idx));
+	errno = 0;
 	f = gzopen(path, "rb");
 	if (!f)
-		return model_fail(err, err_len, errno ? -errno : -ENOMEM, "%s: cannot open",
-				  path);
+		return model_fail(err, err_len, errno ? -errno : -ENOMEM, "%s: %s", path,
+				  errno ? strerror(errno) : "out of memory");
 	rc = read_all(f, head, 4);
 	if (rc || head[0] || head[1] || head[2] != 0x08 || (head[3] != 1 && head[3] != 3)) {
 		rc = model_fail(err, err_len, -EBADMSG,
