@@ -198,7 +198,9 @@ int cmd_quantize(int argc, char **argv)
 		return rc == 1 ? 0 : rc;
 	rc = nhot_fnet_load(a.in, &f);
 	if (rc) {
-		fprintf(stderr, "nhot-quant quantize: %s: %s\n", a.in, strerror(-rc));
+		fprintf(stderr, "nhot-quant quantize: %s: %s\n", a.in,
+			rc == -EINVAL || rc == -EBADMSG ? "not a valid float model (.nhf)" :
+			strerror(-rc));
 		return 1;
 	}
 	rc = 1;
