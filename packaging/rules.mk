@@ -12,6 +12,8 @@
 #                      DESTDIR/usr/src/nhot-VERSION, for dkms add/build/install
 #   make debs          dpkg-buildpackage -us -uc -b from a clean export of the
 #                      committed tree; the .debs land in build/debs/
+#   make debs-check    the .debs unpacked into a scratch root and used there
+#   make dkms-check    real dkms add/build for every installed kernel's headers
 #
 # Paths follow the GNU names; override any of them on the command line
 # (debian/rules does: PREFIX=/usr, LIBDIR=/usr/lib/<multiarch>).
@@ -137,3 +139,8 @@ debs:
 .PHONY: dkms-check
 dkms-check:
 	packaging/dkms-check.sh
+
+# The .debs of make debs, unpacked into a scratch root and used from there.
+.PHONY: debs-check
+debs-check:
+	packaging/debs-check.sh
