@@ -76,6 +76,7 @@ struct cache_block {
 /* Protects cache[]: the free blocks, NULL where none. */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cache_block *cache[CACHE_SLOTS];
+static int cache_closed;	/* at exit: blocks go straight back to libc */
 
 void *cpu_alloc(size_t n)
 {
@@ -118,6 +119,11 @@ void cpu_free(void *p)
 		return;
 	}
 	pthread_mutex_lock(&cache_lock);
+	if (cache_closed) {
+		pthread_mutex_unlock(&cache_lock);
+		free(b);
+		return;
+	}
 	/* An empty slot, else the smallest block if it is smaller than this one. */
 	for (i = 0; i < CACHE_SLOTS; i++) {
 		if (!cache[i]) {
@@ -136,12 +142,16 @@ void cpu_free(void *p)
 	free(victim);
 }
 
-/* At exit the cache goes back to libc (and leak checkers see nothing held). */
-__attribute__((destructor)) static void cpu_cache_exit(void)
+/*
+ * At exit the cache goes back to libc (and leak checkers see nothing held);
+ * it runs after the panel cache's destructor (lower priority runs later).
+ */
+__attribute__((destructor(200))) static void cpu_cache_exit(void)
 {
 	int i;
 
 	pthread_mutex_lock(&cache_lock);
+	cache_closed = 1;
 	for (i = 0; i < CACHE_SLOTS; i++) {
 		free(cache[i]);
 		cache[i] = NULL;

@@ -245,7 +245,8 @@ struct gemm_plan {
 	size_t panel_bytes;
 	int8_t *b;		/* groups * panels panels */
 	int32_t *rowsum;	/* [out_c] */
-	uint32_t **colterms;	/* per worker [k] */
+	struct cpu_panels *cached;	/* owner of b and rowsum, if kept */
+	uint32_t **colterms;	/* per worker [k], while decoding */
 	struct epi_block *epi;	/* groups * blk16 */
 	struct epi_consts consts;
 	/* A */
@@ -294,13 +295,12 @@ static void decode_task(void *arg, size_t task, int worker)
 					   row_bytes, row_bytes, chunk, k, ct, &valid);
 			bad |= _mm512_mask_cmpge_epu8_mask(valid, codes, ct->size);
 			r[i] = _mm512_maskz_mov_epi8(valid, lookup256(ct->value, codes, ct->bits));
-			if (job->want_terms)
-				tsum = _mm512_add_epi8(tsum, _mm512_maskz_mov_epi8(valid,
-							lookup256(ct->terms, codes, ct->bits)));
+			tsum = _mm512_add_epi8(tsum, _mm512_maskz_mov_epi8(valid,
+						lookup256(ct->terms, codes, ct->bits)));
 			sums[i] = _mm512_dpbusd_epi32(sums[i], ones, r[i]);
 		}
 		/* Term counts of these 64 code indices, summed over the 16 rows (<= 64). */
-		if (job->want_terms) {
+		{
 			uint8_t t8[64];
 			uint32_t lim = k - chunk * 64 < 64 ? k - chunk * 64 : 64;
 
@@ -509,6 +509,64 @@ static int is_direct(const struct cpu_job *job)
 	       l->groups == 1;
 }
 
+/* Layout tag of this backend's panels in the panel cache. */
+#define PANEL_LAYOUT(nb)	((0x5a5aull << 16) | (nb))
+
+/*
+ * gp->b and gp->rowsum, from the panel cache when the same codes were
+ * decoded before, else decoded now (-EILSEQ for an invalid code) and offered
+ * to the cache; job->colterms filled either way.
+ */
+static int get_panels(struct gemm_plan *gp)
+{
+	const struct cpu_job *job = gp->job;
+	size_t b_bytes = gp->panel_bytes * gp->panels * job->groups;
+	size_t k = job->s.k;
+	uint32_t *kept, w, i;
+	int ret = -ENOMEM;
+
+	gp->cached = cpu_panels_get(job, PANEL_LAYOUT(gp->nb));
+	if (gp->cached) {
+		gp->b = gp->cached->b;
+		gp->rowsum = gp->cached->rowsum;
+		memcpy(job->colterms, gp->cached->colterms, k * sizeof(*job->colterms));
+		return 0;
+	}
+	gp->b = cpu_alloc(b_bytes);
+	gp->rowsum = cpu_zalloc(sizeof(int32_t) * job->l->out_c);
+	gp->colterms = cpu_zalloc((size_t)job->threads * sizeof(*gp->colterms));
+	if (!gp->b || !gp->rowsum || !gp->colterms)
+		goto out_free;
+	for (w = 0; w < (uint32_t)job->threads; w++) {
+		gp->colterms[w] = cpu_zalloc(sizeof(uint32_t) * k);
+		if (!gp->colterms[w])
+			goto out_free;
+	}
+	cpu_parallel(job->threads, (size_t)job->groups * gp->blk16, decode_task, gp);
+	ret = -EILSEQ;
+	if (atomic_load(&gp->bad_code))
+		goto out_free;
+	for (w = 0; w < (uint32_t)job->threads; w++)
+		for (i = 0; i < k; i++)
+			job->colterms[i] += gp->colterms[w][i];
+	ret = 0;
+	kept = cpu_alloc(k * sizeof(*kept));
+	if (kept) {
+		memcpy(kept, job->colterms, k * sizeof(*kept));
+		gp->cached = cpu_panels_add(job, PANEL_LAYOUT(gp->nb), gp->b, b_bytes,
+					    gp->rowsum, kept);
+		if (!gp->cached)
+			cpu_free(kept);
+	}
+out_free:
+	if (gp->colterms)
+		for (w = 0; w < (uint32_t)job->threads; w++)
+			cpu_free(gp->colterms[w]);
+	cpu_free(gp->colterms);
+	gp->colterms = NULL;
+	return ret;
+}
+
 static int dw_conv(struct cpu_job *job);
 static int gemv_fc(struct cpu_job *job);
 
@@ -516,7 +574,7 @@ static int avx512_conv(struct cpu_job *job)
 {
 	const struct nhot_layer *l = job->l;
 	struct gemm_plan *gp;
-	uint32_t w, i, tasks;
+	uint32_t i, tasks;
 	int ret = -ENOMEM;
 
 	if (l->type == NHOT_LAYER_CONV2D && job->cg == 1 && job->og == 1)
@@ -538,26 +596,12 @@ static int avx512_conv(struct cpu_job *job)
 	gp->blk16 = (job->og + 15) / 16;
 	/* Whole 64-k chunks: the decoder stores 16 k-blocks at a time. */
 	gp->panel_bytes = (size_t)((gp->kblocks + 15) & ~15u) * gp->nb * 64;
-	gp->b = cpu_alloc(gp->panel_bytes * gp->panels * job->groups);
-	gp->rowsum = cpu_zalloc(sizeof(int32_t) * l->out_c);
-	gp->colterms = cpu_zalloc((size_t)job->threads * sizeof(*gp->colterms));
 	gp->epi = cpu_alloc(sizeof(struct epi_block) * gp->blk16 * job->groups);
-	if (!gp->b || !gp->rowsum || !gp->colterms || !gp->epi)
+	if (!gp->epi)
 		goto out_free;
-	for (w = 0; w < (uint32_t)job->threads; w++) {
-		gp->colterms[w] = cpu_zalloc(sizeof(uint32_t) * job->s.k);
-		if (!gp->colterms[w])
-			goto out_free;
-	}
-
-	cpu_parallel(job->threads, (size_t)job->groups * gp->blk16, decode_task, gp);
-	if (atomic_load(&gp->bad_code)) {
-		ret = -EILSEQ;
+	ret = get_panels(gp);
+	if (ret)
 		goto out_free;
-	}
-	for (w = 0; w < (uint32_t)job->threads; w++)
-		for (i = 0; i < job->s.k; i++)
-			job->colterms[i] += gp->colterms[w][i];
 	ret = cpu_epilogue_prepare(job, gp->rowsum);
 	if (ret)
 		goto out_free;
@@ -600,14 +644,14 @@ static int avx512_conv(struct cpu_job *job)
 	ret = 0;
 
 out_free:
-	if (gp->colterms)
-		for (w = 0; w < (uint32_t)job->threads; w++)
-			cpu_free(gp->colterms[w]);
-	cpu_free(gp->colterms);
 	cpu_free(gp->scratch);
 	cpu_free(gp->epi);
-	cpu_free(gp->rowsum);
-	cpu_free(gp->b);
+	if (gp->cached) {
+		cpu_panels_put(gp->cached);
+	} else {
+		cpu_free(gp->rowsum);
+		cpu_free(gp->b);
+	}
 	cpu_free(gp);
 	return ret;
 }

@@ -114,6 +114,41 @@ void *cpu_alloc(size_t n);
 void *cpu_zalloc(size_t n);
 void cpu_free(void *p);
 
+/**
+ * struct cpu_panels - a layer's weights decoded by a backend, kept between calls
+ * @key: (n, b), (out_c, k), (groups, og) and the backend's layout tag
+ * @packed, @packed_len: a copy of the codes they were decoded from
+ * @b, @b_bytes: the backend's decoded weights
+ * @rowsum: [out_c] sum of each row's values
+ * @colterms: [k] NAF terms over all rows per code index
+ * @refs, @stamp: users and last use (under the cache's lock)
+ */
+struct cpu_panels {
+	uint64_t key[4];
+	uint8_t *packed;
+	size_t packed_len;
+	void *b;
+	size_t b_bytes;
+	int32_t *rowsum;
+	uint32_t *colterms;
+	int refs;
+	uint64_t stamp;
+};
+
+/*
+ * The entry whose codes equal job's weights byte for byte, with a reference
+ * taken, or NULL. layout tells apart the layouts of different backends.
+ */
+struct cpu_panels *cpu_panels_get(const struct cpu_job *job, uint64_t layout);
+/*
+ * Keeps b, rowsum and colterms (cpu_alloc'd) for the next call: on success
+ * the entry owns them and the caller holds a reference; NULL when not kept
+ * (too big, no free slot, no memory), and the caller still owns them.
+ */
+struct cpu_panels *cpu_panels_add(const struct cpu_job *job, uint64_t layout, void *b,
+				  size_t b_bytes, int32_t *rowsum, uint32_t *colterms);
+void cpu_panels_put(struct cpu_panels *p);
+
 /* The pool: fn(arg, task, worker) for task in [0, ntasks), worker < threads. */
 typedef void (*cpu_task_fn)(void *arg, size_t task, int worker);
 void cpu_parallel(int threads, size_t ntasks, cpu_task_fn fn, void *arg);

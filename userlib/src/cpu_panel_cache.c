@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Decoded weights kept between calls. Inference runs the same layers over
+ * and over; decoding the packed codes into a backend's panels can cost more
+ * than the products of a layer with few output positions. An entry holds a
+ * copy of the packed codes it was made from and is used only when the
+ * caller's codes are byte for byte the same (memcmp, no hashing), so a hit
+ * gives exactly the bits a fresh decode would.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+#define PANEL_SLOTS		4
+#define PANEL_MAX_BYTES		(32u << 20)	/* bigger layers are not kept */
+
+/* Protects slots[], every entry's refs and stamp, and clock_now. */
+static pthread_mutex_t panel_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cpu_panels *slots[PANEL_SLOTS];
+static uint64_t clock_now;
+
+static void panels_free(struct cpu_panels *p)
+{
+	cpu_free(p->packed);
+	cpu_free(p->b);
+	cpu_free(p->rowsum);
+	cpu_free(p->colterms);
+	free(p);
+}
+
+static void make_key(const struct cpu_job *job, uint64_t layout, uint64_t key[4])
+{
+	const struct nhot_layer *l = job->l;
+
+	key[0] = ((uint64_t)l->w_n << 32) | l->w_b;
+	key[1] = ((uint64_t)l->out_c << 32) | job->s.k;
+	key[2] = ((uint64_t)job->groups << 32) | job->og;
+	key[3] = layout;
+}
+
+struct cpu_panels *cpu_panels_get(const struct cpu_job *job, uint64_t layout)
+{
+	const uint8_t *w = job->t->weights;
+	size_t len = (size_t)job->s.weight_bytes;
+	struct cpu_panels *hit = NULL;
+	uint64_t key[4];
+	int i;
+
+	make_key(job, layout, key);
+	pthread_mutex_lock(&panel_lock);
+	for (i = 0; i < PANEL_SLOTS; i++) {
+		struct cpu_panels *p = slots[i];
+
+		/* Cheap checks first: the ends of the codes, then the shape. */
+		if (!p || p->packed_len != len || memcmp(p->key, key, sizeof(key)) ||
+		    p->packed[0] != w[0] || p->packed[len - 1] != w[len - 1])
+			continue;
+		p->refs++;
+		p->stamp = ++clock_now;
+		hit = p;
+		break;
+	}
+	pthread_mutex_unlock(&panel_lock);
+	/* The entry is immutable while we hold a reference. */
+	if (hit && memcmp(hit->packed, w, len)) {
+		cpu_panels_put(hit);
+		hit = NULL;
+	}
+	return hit;
+}
+
+void cpu_panels_put(struct cpu_panels *p)
+{
+	int i, orphan = 1;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&panel_lock);
+	p->refs--;
+	for (i = 0; i < PANEL_SLOTS; i++)
+		if (slots[i] == p)
+			orphan = 0;
+	/* Evicted while in use: the last user frees it. */
+	if (!orphan || p->refs)
+		p = NULL;
+	pthread_mutex_unlock(&panel_lock);
+	if (p)
+		panels_free(p);
+}
+
+struct cpu_panels *cpu_panels_add(const struct cpu_job *job, uint64_t layout, void *b,
+				  size_t b_bytes, int32_t *rowsum, uint32_t *colterms)
+{
+	size_t len = (size_t)job->s.weight_bytes;
+	struct cpu_panels *p, *victim = NULL;
+	int i, slot = -1;
+
+	if (b_bytes + len > PANEL_MAX_BYTES)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->packed = cpu_alloc(len);
+	if (!p->packed) {
+		free(p);
+		return NULL;
+	}
+	memcpy(p->packed, job->t->weights, len);
+	p->packed_len = len;
+	make_key(job, layout, p->key);
+	p->b = b;
+	p->b_bytes = b_bytes;
+	p->rowsum = rowsum;
+	p->colterms = colterms;
+	p->refs = 1;
+
+	pthread_mutex_lock(&panel_lock);
+	/* An empty slot, else the least recently used entry nobody holds. */
+	for (i = 0; i < PANEL_SLOTS; i++) {
+		if (!slots[i]) {
+			slot = i;
+			break;
+		}
+		if (!slots[i]->refs && (slot < 0 || slots[i]->stamp < slots[slot]->stamp))
+			slot = i;
+	}
+	if (slot >= 0) {
+		victim = slots[slot];
+		slots[slot] = p;
+		p->stamp = ++clock_now;
+	}
+	pthread_mutex_unlock(&panel_lock);
+	if (slot < 0) {
+		/* Every entry is in use: give the buffers back to the caller. */
+		cpu_free(p->packed);
+		free(p);
+		return NULL;
+	}
+	if (victim)
+		panels_free(victim);
+	return p;
+}
+
+__attribute__((destructor(201))) static void cpu_panels_exit(void)
+{
+	int i;
+
+	pthread_mutex_lock(&panel_lock);
+	for (i = 0; i < PANEL_SLOTS; i++) {
+		if (slots[i] && !slots[i]->refs)
+			panels_free(slots[i]);
+		slots[i] = NULL;
+	}
+	pthread_mutex_unlock(&panel_lock);
+}
