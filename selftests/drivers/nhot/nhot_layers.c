@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1061,6 +1062,74 @@ TEST_F(dev, hung_job_times_out)
 	EXPECT_EQ(0, debugfs_write(tmo, old_timeout));
 	dev_case_free(&dc[0]);
 	dev_case_free(&dc[1]);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+struct kicker {
+	pthread_t target;
+	unsigned int delay_ms;
+};
+
+/* Signals the target thread after a while, as a timer or another thread would. */
+static void *kick(void *p)
+{
+	const struct kicker *k = p;
+
+	usleep(k->delay_ms * 1000);
+	pthread_kill(k->target, SIGUSR1);
+	return NULL;
+}
+
+/*
+ * A signal without SA_RESTART ends nhot_wait() with -EINTR and releases
+ * nothing, so the job can be waited for again; nhot_run() (whose caller
+ * never sees the id) waits on through the signal.
+ */
+TEST_F(dev, signal_during_wait)
+{
+	const char *dir = "/sys/kernel/debug/nhot/nhot0";
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct kicker k = { .target = pthread_self(), .delay_ms = 100 };
+	char hang[96], tmo[96];
+	unsigned int old_timeout = 0;
+	struct nhot_result res;
+	struct dev_case dc;
+	pthread_t th;
+	uint64_t id;
+
+	if (strcmp(test_device(), "/dev/nhot0"))
+		SKIP(return, "the debugfs switches are checked on /dev/nhot0 only");
+	snprintf(hang, sizeof(hang), "%s/hang_jobs", dir);
+	snprintf(tmo, sizeof(tmo), "%s/timeout_ms", dir);
+	if (access(hang, W_OK) || debugfs_read(tmo, &old_timeout))
+		SKIP(return, "%s: no debugfs failure switches", dir);
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+
+	ASSERT_EQ(0, dev_case_make(self->ctx, &self->rng, NHOT_LAYER_MAXPOOL, &dc));
+	ASSERT_EQ(0, debugfs_write(tmo, 1000));
+	ASSERT_EQ(0, debugfs_write(hang, 1));
+	ASSERT_EQ(0, nhot_submit(self->ctx, &dc.desc, 1, &id));
+	ASSERT_EQ(0, pthread_create(&th, NULL, kick, &k));
+	EXPECT_EQ(-EINTR, nhot_wait(self->ctx, &id, 1, -1, &res));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, nhot_wait(self->ctx, &id, 1, -1, &res));
+	EXPECT_EQ((uint32_t)NHOT_JOB_TIMEDOUT, res.status);
+
+	ASSERT_EQ(0, debugfs_write(hang, 1));
+	ASSERT_EQ(0, pthread_create(&th, NULL, kick, &k));
+	EXPECT_EQ(-ETIMEDOUT, nhot_run(self->ctx, &dc.desc, &res));
+	pthread_join(th, NULL);
+	/* Nothing was left held: the next job gets the next id and runs. */
+	ASSERT_EQ(0, nhot_run(self->ctx, &dc.desc, &res));
+	EXPECT_EQ(0, check_case(_metadata, "after the signals", 0, &dc, &res));
+	EXPECT_EQ(-ENOENT, nhot_wait(self->ctx, &id, 1, 0, NULL));
+	EXPECT_EQ(0, debugfs_write(tmo, old_timeout));
+	dev_case_free(&dc);
 }
 
 /* Every device the module made answers through its own context. */
