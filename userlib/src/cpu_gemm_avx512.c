@@ -671,14 +671,28 @@ struct gemv_plan {
 	const struct cpu_job *job;
 	struct code_tables ct;
 	uint32_t batch;
-	int32_t *acc;		/* [batch][out_c] sum(x * w) */
-	int32_t *rowsum;	/* [out_c] */
+	int32_t *acc;		/* [batch][out_c] sum((x - in_zero) * w), mod 2^32 */
+	int32_t *rowsum;	/* [out_c] zeros: in_zero is in acc already */
 	_Atomic uint64_t terms;
 	_Atomic int bad_code;
 };
 
 /* Rows decoded side by side: independent dependency chains for vpdpbusd. */
 #define GEMV_ROWS_IN_FLIGHT	4
+
+/* The sums of the 16 lanes of a, b, c and d. */
+static inline void reduce4(__m512i a, __m512i b, __m512i c, __m512i d, int32_t out[4])
+{
+	__m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+	__m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+	/* Each 128-bit lane: partial sums of a, b, c, d. */
+	__m512i abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+	__m256i h = _mm256_add_epi32(_mm512_castsi512_si256(abcd),
+				     _mm512_extracti64x4_epi64(abcd, 1));
+	__m128i q = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+
+	_mm_storeu_si128((void *)out, q);
+}
 
 static inline __attribute__((always_inline)) void
 gemv_rows(const uint32_t M, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
@@ -688,7 +702,7 @@ gemv_rows(const uint32_t M, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
 	uint32_t k = job->s.k, out_c = job->l->out_c, chunks = (k + 63) / 64;
 	uint32_t o, chunk, m, r;
 	size_t row_bytes = (size_t)(job->s.weight_bytes / out_c);
-	const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+	const __m512i zin = _mm512_set1_epi8((char)job->l->in_zero), zero = _mm512_setzero_si512();
 	const int want_terms = job->want_terms;
 	__m512i tsum = zero;
 	__mmask64 bad = 0;
@@ -726,7 +740,8 @@ gemv_rows(const uint32_t M, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
 				valid &= live[r];
 				v = _mm512_maskz_mov_epi8(valid, lookup256(ct->value, codes, ct->bits));
 				bad |= _mm512_mask_cmpge_epu8_mask(valid, codes, ct->size);
-				rs[r] = _mm512_dpbusd_epi32(rs[r], ones, v);
+				/* in_zero * sum(w), subtracted lane by lane below. */
+				rs[r] = _mm512_dpbusd_epi32(rs[r], zin, v);
 				if (want_terms) {
 					__m512i t = _mm512_maskz_mov_epi8(valid,
 						lookup256(ct->terms, codes, ct->bits));
@@ -738,10 +753,14 @@ gemv_rows(const uint32_t M, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
 					acc[r][m] = _mm512_dpbusd_epi32(acc[r][m], x[m], v);
 			}
 		}
-		for (r = 0; r < GEMV_ROWS_IN_FLIGHT && o + r < o1; r++) {
-			gv->rowsum[o + r] = _mm512_reduce_add_epi32(rs[r]);
-			for (m = 0; m < M; m++)
-				gv->acc[(size_t)m * out_c + o + r] = _mm512_reduce_add_epi32(acc[r][m]);
+		for (m = 0; m < M; m++) {
+			int32_t sums[GEMV_ROWS_IN_FLIGHT];
+
+			reduce4(_mm512_sub_epi32(acc[0][m], rs[0]), _mm512_sub_epi32(acc[1][m], rs[1]),
+				_mm512_sub_epi32(acc[2][m], rs[2]), _mm512_sub_epi32(acc[3][m], rs[3]),
+				sums);
+			for (r = 0; r < GEMV_ROWS_IN_FLIGHT && o + r < o1; r++)
+				gv->acc[(size_t)m * out_c + o + r] = sums[r];
 		}
 	}
 	if (bad)
@@ -796,6 +815,8 @@ static int gemv_fc(struct cpu_job *job)
 		goto out_free;
 	/* FC counts every product: the total suffices (cpu_dispatch sums colterms). */
 	job->colterms[0] = (uint32_t)atomic_load(&gv->terms);
+	/* The accumulators already hold sum((x - in_zero) * w): no rowsum term. */
+	memset(gv->rowsum, 0, sizeof(int32_t) * l->out_c);
 	ret = cpu_epilogue_prepare(job, gv->rowsum);
 	if (ret)
 		goto out_free;
@@ -953,6 +974,6 @@ const struct cpu_backend cpu_backend_avx512 = {
 	.name = "avx512vnni",
 	.supported = avx512_supported,
 	.conv = avx512_conv,
-	.add = cpu_add_portable,
-	.pool = cpu_pool_portable,
+	.add = cpu_add_avx512,
+	.pool = cpu_pool_avx512,
 };

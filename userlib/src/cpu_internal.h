@@ -81,6 +81,9 @@ extern const struct cpu_backend cpu_backend_avx512;
 /* The portable ADD and pools, for backends without their own. */
 void cpu_add_portable(const struct cpu_job *job);
 void cpu_pool_portable(const struct cpu_job *job);
+/* The AVX-512 ADD and pools (cpu_eltwise_avx512.c). */
+void cpu_add_avx512(const struct cpu_job *job);
+void cpu_pool_avx512(const struct cpu_job *job);
 
 /*
  * Checks every channel's parameters (-EOVERFLOW as nhot_ref_run()) and fills
