@@ -65,7 +65,7 @@ struct nhot_ctx {
 };
 
 int nhot_ctx_cpu_init(struct nhot_ctx *ctx);
-/* -ENOENT for a missing path, -ENOTTY for a file that is not an nhot engine, -EPROTO for another ABI. */
+/* -ENOENT: no such path; -ENOTTY: the file is no nhot engine; -EPROTO: another ABI. */
 int nhot_ctx_dev_init(struct nhot_ctx *ctx, const char *path);
 
 /*

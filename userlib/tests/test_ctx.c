@@ -216,8 +216,11 @@ static struct nhot_layer layer_pool(uint32_t type, uint32_t h, uint32_t w, uint3
 		.act_min = 10, .act_max = 240,
 	};
 	if (type == NHOT_LAYER_GLOBAL_AVGPOOL) {
-		l.kernel_h = l.kernel_w = l.stride_h = l.stride_w = 0;
-		l.pad_top = l.pad_bottom = l.pad_left = l.pad_right = 0;
+		/* The whole plane is the window: no kernel, stride or padding. */
+		l = (struct nhot_layer){
+			.type = type, .batch = 2, .in_h = h, .in_w = w, .in_c = c,
+			.act_min = 10, .act_max = 240,
+		};
 	}
 	return l;
 }
@@ -550,7 +553,8 @@ TEST_F(cpu, bad_buffers_refuse_the_batch)
 			expect = -EINVAL;
 			break;
 		case 3:	/* one byte beyond the weights' buffer */
-			j.weights.offset = nhot_buf_length(j.weights.buf) - conv->shape.weight_bytes + 1;
+			j.weights.offset = nhot_buf_length(j.weights.buf) -
+					   conv->shape.weight_bytes + 1;
 			expect = -ERANGE;
 			break;
 		case 4:	/* offset + bytes overflowing u64 */
@@ -575,7 +579,8 @@ TEST_F(cpu, bad_buffers_refuse_the_batch)
 			expect = -EINVAL;
 			break;
 		case 9:	/* the output at the very end, one byte short */
-			j.output.offset = nhot_buf_length(j.output.buf) - add->shape.output_bytes + 1;
+			j.output.offset = nhot_buf_length(j.output.buf) -
+					  add->shape.output_bytes + 1;
 			expect = -ERANGE;
 			break;
 		case 10:	/* an input of another context */
