@@ -6,7 +6,7 @@
 # shipped in libnhot-dev builds with pkg-config against the unpacked
 # libnhot-dev and runs against the unpacked libnhot1. kselftest output.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 DEBS=$TOP/build/debs
 WORK=$TOP/build/debs-check

@@ -31,7 +31,7 @@ for hdrs in $(ls -d /usr/src/linux-headers-*-amd64 | sort -V); do
 	ko=$(ls "$tree/nhot/$version/$rel"/*/module/nhot.ko* | head -1)
 	vermagic=$(modinfo -F vermagic "$ko")
 	if [ "${vermagic%% *}" = "$rel" ]; then
-		echo "ok: dkms build nhot/$version for $rel in $((SECONDS - start)) s: ${ko#$PWD/} (vermagic $vermagic)"
+		echo "ok: dkms build nhot/$version for $rel in $((SECONDS - start)) s: ${ko#"$PWD"/} (vermagic $vermagic)"
 	else
 		echo "not ok: $ko has vermagic '$vermagic', expected $rel"; status=1
 	fi

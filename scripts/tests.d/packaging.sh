@@ -14,7 +14,7 @@
 # Output: kselftest lines and a "# Totals:" line. FMNIST_DIR overrides the
 # data folder.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
 WORK=$TOP/build/packaging-test
 ROOT=$WORK/root
@@ -117,7 +117,7 @@ pkgconfig_ok() {
 	printf 'cflags: %s\nlibs: %s\nstatic: %s\n' "$cflags" "$libs" "$static"
 	[ "$(pkg-config --modversion nhot)" = "$VERSION" ] &&
 	[[ " $cflags " == *" -I$ROOT/usr/include/nhot "* ]] &&
-	[ "$(echo $libs)" = "-L$LIB -lnhot" ] &&
+	[ "${libs%"${libs##*[! ]}"}" = "-L$LIB -lnhot" ] &&
 	[[ " $static " == *" -lz "* ]]
 }
 check "pkg-config nhot: version, cflags, libs" pkgconfig_ok
@@ -235,9 +235,10 @@ dkms_tree_complete() {
 		dir=$(dirname "$f")
 		for inc in $(sed -n 's/^#include "\(.*\)".*/\1/p' "$f"); do
 			[ -f "$dir/$inc" ] || [ -f "$tree/driver/$inc" ] ||
-				{ echo "${f#$tree/} includes \"$inc\": not in the tree"; missing=1; }
+				{ echo "${f#"$tree"/} includes \"$inc\": not in the tree"; missing=1; }
 		done
 	done < <(find "$tree/driver" -name '*.[ch]')
+	# shellcheck disable=SC2016 # dkms expands these, not the shell
 	grep -q '^MAKE\[0\]="make -C ${kernel_source_dir} M=${dkms_tree}/${PACKAGE_NAME}/${PACKAGE_VERSION}/build modules"$' \
 		"$tree/dkms.conf" || { echo "unexpected MAKE[0] in dkms.conf"; missing=1; }
 	grep -q '^BUILT_MODULE_LOCATION\[0\]="driver/"$' "$tree/dkms.conf" || missing=1
