@@ -294,7 +294,8 @@ int nhot_ctx_dev_init(struct nhot_ctx *ctx, const char *path)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st->fd = open(path, O_RDWR | O_CLOEXEC);
+	/* The path may name any file: a terminal must not become ours. */
+	st->fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (st->fd < 0) {
 		ret = -errno;
 		goto err_free;
