@@ -59,6 +59,43 @@ static uint32_t scan(const struct nhot_fnode *nd, const struct nhot_fnode *in,
 	return cnt;
 }
 
+/*
+ * GLOBAL_AVGPOOL over whole planes, channels innermost: the same sums in the
+ * same order as the window scan, so the same bits, without its per-value
+ * walk over the plane.
+ */
+static void global_forward(const struct nhot_fnode *in, const float *x, float *y, int batch)
+{
+	size_t pixels = (size_t)in->out_h * in->out_w, p, c, C = in->out_c;
+	int n;
+
+	for (n = 0; n < batch; n++, y += C) {
+		const float *xn = x + (size_t)n * pixels * C;
+
+		for (c = 0; c < C; c++)
+			y[c] = 0.0f;
+		for (p = 0; p < pixels; p++)
+			for (c = 0; c < C; c++)
+				y[c] += xn[p * C + c];
+		for (c = 0; c < C; c++)
+			y[c] /= (float)pixels;
+	}
+}
+
+static void global_backward(const struct nhot_fnode *in, const float *dy, float *dx, int batch)
+{
+	size_t pixels = (size_t)in->out_h * in->out_w, p, c, C = in->out_c;
+	int n;
+
+	for (n = 0; n < batch; n++, dy += C) {
+		float *dxn = dx + (size_t)n * pixels * C;
+
+		for (p = 0; p < pixels; p++)
+			for (c = 0; c < C; c++)
+				dxn[p * C + c] += dy[c] / (float)pixels;
+	}
+}
+
 void op_pool_forward(const struct nhot_fnode *nd, const struct nhot_fnode *in,
 		     const float *x, float *y, int batch)
 {
@@ -68,6 +105,10 @@ void op_pool_forward(const struct nhot_fnode *nd, const struct nhot_fnode *in,
 	float v;
 	int n;
 
+	if (nd->op == NHOT_FOP_GLOBAL_AVGPOOL) {
+		global_forward(in, x, y, batch);
+		return;
+	}
 	for (n = 0; n < batch; n++) {
 		const float *xn = x + (size_t)n * nhot_fnode_elems(in);
 
@@ -89,6 +130,10 @@ void op_pool_backward(const struct nhot_fnode *nd, const struct nhot_fnode *in,
 	float v, g;
 	int n;
 
+	if (nd->op == NHOT_FOP_GLOBAL_AVGPOOL) {
+		global_backward(in, dy, dx, batch);
+		return;
+	}
 	for (n = 0; n < batch; n++) {
 		const float *xn = x + (size_t)n * nhot_fnode_elems(in);
 		float *dxn = dx + (size_t)n * nhot_fnode_elems(in);
