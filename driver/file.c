@@ -166,8 +166,10 @@ static long nhot_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	for (i = 0; i < ARRAY_SIZE(nhot_ioctl_ops); i++)
 		if (nhot_ioctl_ops[i].ioctl_num == cmd)
 			op = &nhot_ioctl_ops[i];
-	if (!op)
+	if (!op) {
+		nhot_dbg(nf->ndev, "unknown ioctl %#x\n", cmd);
 		return -ENOTTY;
+	}
 	if (get_user(user_size, (u32 __user *)uarg))
 		return -EFAULT;
 	if (user_size < op->min_size) {

@@ -362,7 +362,8 @@ static __s32 nhot_shift_add(__s32 acc, __s32 x, const struct nhot_model_table *t
 	return acc;
 }
 
-static __u64 nhot_op_cycles(__u64 ops, __u32 pe_count)
+/* ops <= 4 * NHOT_MAX_K or the window size: 32-bit division, no helper needed */
+static __u32 nhot_op_cycles(__u32 ops, __u32 pe_count)
 {
 	return (ops + pe_count - 1) / pe_count + NHOT_MODEL_OUT_CYCLES;
 }
@@ -407,7 +408,7 @@ static int nhot_check_data(const struct nhot_run *r)
 }
 
 /* Requantize, clamp, count: the tail of every CONV2D and FC output. */
-static __u8 nhot_finish(const struct nhot_run *r, __u32 o, __s32 acc, __u64 terms)
+static __u8 nhot_finish(const struct nhot_run *r, __u32 o, __s32 acc, __u32 terms)
 {
 	const __u8 *p = r->m->params + (__u64)o * NHOT_PARAM_BYTES;
 
@@ -425,7 +426,7 @@ static __u8 nhot_conv_output(const struct nhot_run *r, __u32 n, __u32 oy, __u32 
 	const __u8 *row = r->m->weights + (__u64)o * r->s->row_bytes;
 	const __u8 *params = r->m->params + (__u64)o * NHOT_PARAM_BYTES;
 	__s32 acc = (__s32)nhot_get_le32(params);
-	__u64 terms = 0;
+	__u32 terms = 0;
 	__u32 ky, kx, ci;
 
 	for (ky = 0; ky < l->kernel_h; ky++) {
@@ -493,7 +494,7 @@ static int nhot_run_fc(const struct nhot_run *r)
 			const __u8 *row = r->m->weights + (__u64)o * s->row_bytes;
 			__s32 acc = (__s32)nhot_get_le32(r->m->params +
 							 (__u64)o * NHOT_PARAM_BYTES);
-			__u64 terms = 0;
+			__u32 terms = 0;
 
 			for (i = 0; i < s->k; i++) {
 				__u32 code = nhot_get_code(row, i, s->code_bits);
