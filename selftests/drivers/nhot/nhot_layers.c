@@ -1132,6 +1132,32 @@ TEST_F(dev, signal_during_wait)
 	dev_case_free(&dc);
 }
 
+/* nhot_open(NULL): $NHOT_DEVICE first, else /dev/nhot0 when it exists. */
+TEST(open_chooses_the_device)
+{
+	struct nhot_ctx *ctx;
+
+	if (access("/dev/nhot0", F_OK))
+		SKIP(return, "no /dev/nhot0");
+	ASSERT_EQ(0, unsetenv("NHOT_DEVICE"));
+	ASSERT_EQ(0, nhot_open(NULL, &ctx));
+	EXPECT_STREQ("/dev/nhot0", nhot_ctx_device(ctx));
+	EXPECT_NE(0, nhot_ctx_is_device(ctx));
+	nhot_close(ctx);
+	ASSERT_EQ(0, setenv("NHOT_DEVICE", "cpu", 1));
+	ASSERT_EQ(0, nhot_open(NULL, &ctx));
+	EXPECT_EQ(0, nhot_ctx_is_device(ctx));
+	nhot_close(ctx);
+	if (access("/dev/nhot1", F_OK) == 0) {
+		ASSERT_EQ(0, setenv("NHOT_DEVICE", "/dev/nhot1", 1));
+		ASSERT_EQ(0, nhot_open(NULL, &ctx));
+		EXPECT_STREQ("/dev/nhot1", nhot_ctx_device(ctx));
+		nhot_close(ctx);
+	}
+	ASSERT_EQ(0, setenv("NHOT_DEVICE", "/dev/nhot4095", 1));
+	EXPECT_EQ(-ENOENT, nhot_open(NULL, &ctx));
+}
+
 /* Every device the module made answers through its own context. */
 TEST(every_device)
 {
