@@ -53,9 +53,10 @@ FLOAT_MODEL        := $(BUILD)/models/fmnist-float.nhf
 FLOAT_MODEL_EPOCHS ?= 6
 FLOAT_MODEL_SEED   ?= 1
 
-# Retrained only when the trainer or the format changes (not when libnhot's
-# other parts do): the binary is an order-only prerequisite.
-$(FLOAT_MODEL): $(TRAIN_SRCS) $(TRAIN_HDRS) $(wildcard userlib/src/fmodel*.c) \
+# Retrained only when the trainer, the network rules or the file format
+# change (not when the rest of libnhot or its float forward pass does, which
+# training does not use): the binary is an order-only prerequisite.
+$(FLOAT_MODEL): $(TRAIN_SRCS) $(TRAIN_HDRS) userlib/src/fmodel.c userlib/src/fmodel_io.c \
 		userlib/include/nhot_fmodel.h | $(NHOT_TRAIN)
 	@mkdir -p $(@D)
 	$(NHOT_TRAIN) train --data $(FMNIST_DIR) --epochs $(FLOAT_MODEL_EPOCHS) \
