@@ -43,7 +43,7 @@ INSTALL      ?= install
 LIBNHOT_MAP    := userlib/libnhot.map
 LIBNHOT_SONAME := libnhot.so.$(NHOT_SOMAJOR)
 LIBNHOT_SO     := $(BUILD)/host/libnhot.so.$(NHOT_VERSION)
-LIBNHOT_SO_LDLIBS := $(LIBNHOT_LDLIBS) -lz
+LIBNHOT_SO_LDLIBS := $(LIBNHOT_LDLIBS) $(filter-out $(LIBNHOT_LDLIBS),-lz)
 
 $(LIBNHOT_SO): $(LIB_OBJS) $(LIBNHOT_MAP)
 	@mkdir -p $(@D)
@@ -95,6 +95,8 @@ install: $(LIBNHOT_SO) $(LIBNHOT) $(INSTALL_TOOLS) $(NHOT_PC)
 	done
 	$(INSTALL) -m 0644 $(UDEV_RULE) $(DESTDIR)$(UDEVRULESDIR)/
 	$(INSTALL) -m 0644 $(MODPROBE_EX) $(DESTDIR)$(DOCDIR)/examples/
+	@# A live install (no DESTDIR) as root: let the loader see libnhot.so.1.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then echo ldconfig; ldconfig; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libnhot.so.$(NHOT_VERSION) \
@@ -107,7 +109,8 @@ uninstall:
 	@for m in $(INSTALL_MANS); do \
 		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; \
 	done
-	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then echo ldconfig; ldconfig; fi
 
 # The module's sources as driver/rules.mk lists them (its host test aside),
 # laid out as in the tree so the top-level Kbuild works unchanged.
