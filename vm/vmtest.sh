@@ -26,7 +26,25 @@ trap 'rm -rf "$out"' EXIT
 timeout=${VMTEST_TIMEOUT:-900}
 params="sim_devices=2"
 
-make -s selftests || { echo "vmtest: building the selftests failed"; echo "0 passed, 1 failed"; exit 1; }
+# Others may rebuild build/selftests while this runs (one shared tree): the
+# programs are copied into the private folder, and a copy that is not a
+# whole program (it must list its tests on the host: they are static) is
+# rebuilt and copied again.
+bin=$out/bin
+mkdir -p "$bin"
+for try in 1 2 3; do
+	make -s selftests || { echo "vmtest: building the selftests failed"; echo "0 passed, 1 failed"; exit 1; }
+	ok=1
+	for b in build/selftests/nhot_*; do
+		cp "$b" "$bin/" || ok=
+		"$bin/${b##*/}" -l >/dev/null 2>&1
+		[ $? = 4 ] || ok=	# KSFT_SKIP: -l lists and exits
+	done
+	[ -n "$ok" ] && break
+	echo "vmtest: a selftest program changed while being copied; again ($try)" >&2
+	sleep 3
+done
+[ -n "$ok" ] || { echo "vmtest: no stable selftest programs"; echo "0 passed, 1 failed"; exit 1; }
 # The module comes from driver/rules.mk (make modules-all) once it exists.
 if grep -qs '^modules-all' driver/rules.mk; then
 	make -s modules-all || { echo "vmtest: make modules-all failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -34,14 +52,14 @@ fi
 
 # nhot_load unloads and reloads the module: it runs last.
 progs=() files=()
-for b in build/selftests/nhot_*; do
+for b in "$bin"/nhot_*; do
 	[ -x "$b" ] || continue
 	n=${b##*/}
 	[ "$n" = nhot_load ] && continue
 	progs+=("$n")
 done
-[ -x build/selftests/nhot_load ] && progs+=(nhot_load)
-for n in "${progs[@]}"; do files+=(--file "build/selftests/$n"); done
+[ -x "$bin/nhot_load" ] && progs+=(nhot_load)
+for n in "${progs[@]}"; do files+=(--file "$bin/$n"); done
 if [ ${#progs[@]} = 0 ]; then
 	echo "vmtest: no selftest programs in build/selftests"
 	echo "0 passed, 1 failed"
@@ -66,14 +84,15 @@ done
 run_one() {	# release
 	local rel=$1 log=$out/$1.log
 	local ko=build/kmod/$rel/nhot.ko
-	if [ ! -f "$ko" ]; then
-		echo "not ok 1 $rel: $ko missing (make modules-all)" >"$log"
+	# A private copy, checked whole, for the same reason as the programs.
+	if ! cp "$ko" "$out/$rel.ko" 2>/dev/null || ! modinfo -F vermagic "$out/$rel.ko" >/dev/null 2>&1; then
+		echo "not ok 1 $rel: $ko missing or broken (make modules-all)" >"$log"
 		echo 1 >"$out/$rel.rc"
 		return
 	fi
 	local t0=$SECONDS
 	KSFT_TIMEOUT=${KSFT_TIMEOUT:-120} vm/run-in-vm.sh --kernel "$rel" --smp 2 --mem 1024 \
-		--timeout "$timeout" --module-params "$params" \
+		--timeout "$timeout" --module "$out/$rel.ko" --module-params "$params" \
 		--console "$out/$rel.console" "${files[@]}" \
 		-- vm/ksft-run.sh "${progs[@]}" >"$log" 2>&1
 	echo $? >"$out/$rel.rc"
