@@ -934,6 +934,13 @@ TEST_F(dev, wait_unknown_ids)
 	ASSERT_EQ(0, nhot_wait(self->ctx, ids, 1, -1, res));
 	EXPECT_EQ(0, check_case(_metadata, "add", 0, &dc, &res[0]));
 	EXPECT_EQ(-ENOENT, nhot_wait(self->ctx, ids, 1, -1, res));
+	/* An id named twice in one wait reads the same result twice. */
+	ASSERT_EQ(0, nhot_submit(self->ctx, &dc.desc, 1, &ids[0]));
+	ids[1] = ids[0];
+	ASSERT_EQ(0, nhot_wait(self->ctx, ids, 2, -1, res));
+	EXPECT_EQ(0, check_case(_metadata, "twice", 0, &dc, &res[0]));
+	EXPECT_EQ(0, check_case(_metadata, "twice", 1, &dc, &res[1]));
+	EXPECT_EQ(-ENOENT, nhot_wait(self->ctx, ids, 1, 0, res));
 	dev_case_free(&dc);
 }
 
