@@ -66,10 +66,12 @@ step "device: nhot-run --verify on /dev/nhot0 in a QEMU VM ($rel), $VM_IMAGES im
 rm -rf "$WORK" && mkdir -p "$WORK/data"
 cp "$DATA"/t10k-images-idx3-ubyte.gz "$DATA"/t10k-labels-idx1-ubyte.gz "$WORK/data/"
 # Jobs of a whole batch run under TCG: give the engine's watchdog room.
-vm/run-in-vm.sh --kernel "$KERNEL" --module-params "timeout_ms=60000" --timeout 1200 \
+if ! vm/run-in-vm.sh --kernel "$KERNEL" --module-params "timeout_ms=60000" --timeout 1200 \
 	--file "$RUN_STATIC" --file "$NHOT" --file "$WORK/data:/root/data" -- \
 	"./nhot-run -m $(basename "$NHOT") --data data --limit $VM_IMAGES --batch 50 --verify --json" \
-	| tee "$WORK/vm.log"
+	| tee "$WORK/vm.log"; then
+	die "the VM run failed (its output: $WORK/vm.log)"
+fi
 vm_json=$(grep '^{' "$WORK/vm.log" | tail -1 || true)
 [ -n "$vm_json" ] || die "the VM run printed no result (see $WORK/vm.log)"
 
