@@ -52,6 +52,15 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/* CPU time of the whole process: with t threads, up to t times the wall time. */
+static double cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint32_t rnd(void)
@@ -196,7 +205,7 @@ static int bench_shape(const struct bench_shape *sh, int threads, int samples,
 {
 	const struct timespec gap = { 0, 5000000 };
 	struct onednn_op *op;
-	double tn[64], to[64], t0;
+	double tn[64], to[64], cn[64], co[64], t0, c0;
 	int i, j, reps_n, reps_o;
 
 	nhot_cpu_set_threads(threads);
@@ -223,20 +232,26 @@ static int bench_shape(const struct bench_shape *sh, int threads, int samples,
 		/* The idle gap lets the other library's spinning threads go to sleep. */
 		nanosleep(&gap, NULL);
 		t0 = now_ns();
+		c0 = cpu_ns();
 		for (j = 0; j < reps_n; j++)
 			run_nhot(d);
 		tn[i] = (now_ns() - t0) / reps_n;
+		cn[i] = (cpu_ns() - c0) / reps_n;
 		nanosleep(&gap, NULL);
 		t0 = now_ns();
+		c0 = cpu_ns();
 		for (j = 0; j < reps_o; j++)
 			onednn_run(op);
 		to[i] = (now_ns() - t0) / reps_o;
+		co[i] = (cpu_ns() - c0) / reps_o;
 	}
 	res->nhot = gops(sh, median(tn, samples));
 	res->onednn = gops(sh, median(to, samples));
-	printf("# threads=%d %-15s nhot %8.1f GOPS (%.1f us)  oneDNN %8.1f GOPS (%.1f us)\n",
+	printf("# threads=%d %-15s nhot %7.1f GOPS (%.1f us, cpu %.1f us)  "
+	       "oneDNN %7.1f GOPS (%.1f us, cpu %.1f us)\n",
 	       threads, sh->name, res->nhot, 2.0 * sh->m * sh->k * sh->n / res->nhot / 1e3,
-	       res->onednn, 2.0 * sh->m * sh->k * sh->n / res->onednn / 1e3);
+	       median(cn, samples) / 1e3, res->onednn,
+	       2.0 * sh->m * sh->k * sh->n / res->onednn / 1e3, median(co, samples) / 1e3);
 	fflush(stdout);
 	onednn_destroy(op);
 	return 0;

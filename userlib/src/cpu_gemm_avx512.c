@@ -10,16 +10,19 @@
  * equals the reference's accumulator bit for bit (docs/arith.md 3 keeps the
  * final value within int32; every intermediate wraps harmlessly).
  *
- * The weights are decoded once per call with VBMI (vpermb gathers the bytes
- * of 8 codes per qword, vpmultishiftqb extracts them, vpermi2b maps code ->
- * value and code -> NAF term count), 16 rows at a time, and transposed into
- * panels of NB x 16 output channels: per 4 consecutive k, 16 channels x 4
- * bytes, which is what a vpdpbusd against a broadcast of 4 input bytes needs.
- * A register tile of R rows x NB*16 channels accumulates over the whole K and
+ * The weights are decoded with VBMI (vpermb gathers the bytes of 8 codes per
+ * qword, vpmultishiftqb extracts them, vpermi2b maps code -> value and code
+ * -> NAF term count), 16 rows at a time, and transposed into panels of
+ * NB x 16 output channels: per 4 consecutive k, 16 channels x 4 bytes, which
+ * is what a vpdpbusd against a broadcast of 4 input bytes needs. The panels
+ * are kept for the next call with the same codes (cpu_panel_cache.c). A
+ * register tile of R rows x NB*16 channels accumulates over the whole K and
  * is requantized in registers (64-bit lanes, docs/arith.md 2.1).
  *
- * Depthwise layers (one input and one output channel per group) have their
- * own kernel: 16 channels x 4 taps per vpdpbusd.
+ * FC with a batch of at most GEMV_MAX_ROWS decodes on the fly instead, from
+ * the packed codes (fewer bytes than int8 weights), see gemv_fc(). Depthwise
+ * layers (one input and one output channel per group) have their own
+ * kernel: 16 channels x 4 taps per vpdpbusd.
  */
 #include <errno.h>
 #include <immintrin.h>
@@ -40,8 +43,13 @@ struct epi_block {
 /* Bytes of A rows packed per task (im2col), to stay in L2. */
 #define A_BLOCK_BYTES	(96 * 1024)
 #define R_MAX		16
-/* FC batches up to this decode their weights on the fly (gemv_fc()). */
-#define GEMV_MAX_ROWS	4
+/*
+ * FC batches up to this decode their weights on the fly (gemv_fc()). Larger
+ * ones amortise decoded, cached panels better: at batch 4 the panel GEMM
+ * took 55 us against 94 us on the fly for 1280 x 1000 here; at batch 1 both
+ * took ~60 us, and on the fly reads fewer bytes and keeps nothing.
+ */
+#define GEMV_MAX_ROWS	1
 #define GEMV_ROWS_PER_TASK	32
 
 static int avx512_supported(void)
@@ -328,16 +336,52 @@ tile(const int R, const int NB, const uint8_t *a, size_t lda, const int8_t *b,
      uint32_t kblocks, uint8_t *c, size_t ldc, uint32_t ncols,
      const struct epi_block *epi, const struct epi_consts *ec)
 {
-	__m512i acc[R_MAX][4];
-	uint32_t kb;
-	int r, n;
+	/*
+	 * Small tiles (few rows) would wait on vpdpbusd's latency with so few
+	 * accumulators: KU sets of them take turns over k and are summed at the end.
+	 */
+	const int KU = R * NB >= 8 ? 1 : R * NB >= 4 ? 2 : 4;
+	__m512i acc[R_MAX][4], part[4][8][4];	/* KU > 1 only when R * NB < 8 */
+	uint32_t kb = 0;
+	int r, n, u;
 
 #pragma GCC unroll 16
 	for (r = 0; r < R; r++)
 #pragma GCC unroll 4
 		for (n = 0; n < NB; n++)
 			acc[r][n] = _mm512_setzero_si512();
-	for (kb = 0; kb < kblocks; kb++) {
+	if (KU > 1) {
+#pragma GCC unroll 4
+		for (u = 0; u < KU; u++)
+#pragma GCC unroll 4
+			for (r = 0; r < R && r < 8; r++)
+#pragma GCC unroll 4
+				for (n = 0; n < NB; n++)
+					part[u][r][n] = _mm512_setzero_si512();
+		for (; kb + KU <= kblocks; kb += KU) {
+#pragma GCC unroll 4
+			for (u = 0; u < KU; u++) {
+#pragma GCC unroll 4
+				for (r = 0; r < R && r < 8; r++) {
+					__m512i av = _mm512_set1_epi32(load32(a + r * lda +
+									     (kb + u) * 4));
+
+#pragma GCC unroll 4
+					for (n = 0; n < NB; n++)
+						part[u][r][n] = _mm512_dpbusd_epi32(part[u][r][n], av,
+							_mm512_loadu_si512(b + ((size_t)(kb + u) * NB + n) * 64));
+				}
+			}
+		}
+#pragma GCC unroll 4
+		for (u = 0; u < KU; u++)
+#pragma GCC unroll 4
+			for (r = 0; r < R && r < 8; r++)
+#pragma GCC unroll 4
+				for (n = 0; n < NB; n++)
+					acc[r][n] = _mm512_add_epi32(acc[r][n], part[u][r][n]);
+	}
+	for (; kb < kblocks; kb++) {
 		__m512i bv[4];
 
 #pragma GCC unroll 4
@@ -775,20 +819,7 @@ static void gemv_task(void *arg, size_t task, int worker)
 	uint32_t o1 = o0 + GEMV_ROWS_PER_TASK < out_c ? o0 + GEMV_ROWS_PER_TASK : out_c;
 
 	(void)worker;
-	switch (gv->batch) {
-	case 1:
-		gemv_rows(1, gv, o0, o1);
-		break;
-	case 2:
-		gemv_rows(2, gv, o0, o1);
-		break;
-	case 3:
-		gemv_rows(3, gv, o0, o1);
-		break;
-	default:
-		gemv_rows(4, gv, o0, o1);
-		break;
-	}
+	gemv_rows(GEMV_MAX_ROWS, gv, o0, o1);
 }
 
 static int gemv_fc(struct cpu_job *job)
