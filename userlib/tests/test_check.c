@@ -457,6 +457,11 @@ TEST(element_limits)
 	EXPECT_EQ(0, check(&l));
 	l.batch = 16385;
 	EXPECT_EQ(-EOVERFLOW, check(&l));
+	l.batch = 20;			/* 2^28 + 4, the closest count above 2^28 */
+	l.in_h = 157;
+	l.in_w = 53;
+	l.in_c = 1613;
+	EXPECT_EQ(-EOVERFLOW, check(&l));
 	l.batch = NHOT_MAX_BATCH;
 	l.in_h = l.in_w = NHOT_MAX_DIM;
 	l.in_c = NHOT_MAX_CHANNELS;	/* 2^53 elements: no wrap anywhere */
@@ -480,6 +485,9 @@ TEST(element_limits)
 	EXPECT_EQ(0, check(&l));
 	l.out_c = 4097;
 	EXPECT_EQ(-EOVERFLOW, check(&l));
+	l.batch = 41605;		/* 2^28 + 4 outputs from 41605 inputs */
+	l.out_c = 6452;
+	EXPECT_EQ(-EOVERFLOW, check(&l));
 }
 
 TEST(global_pool_plane)
@@ -491,6 +499,12 @@ TEST(global_pool_plane)
 	EXPECT_EQ(0, check(&l));
 	l.in_w = 257;
 	EXPECT_EQ(-EOVERFLOW, check(&l));
+	l.in_h = 18;			/* 65538: the smallest H * W above 2^16 */
+	l.in_w = 3641;
+	EXPECT_EQ(-EOVERFLOW, check(&l));
+	l.in_h = 16;			/* 65536 in another shape */
+	l.in_w = 4096;
+	EXPECT_EQ(0, check(&l));
 	l.in_h = 4096;
 	l.in_w = 4096;
 	l.batch = 1;
