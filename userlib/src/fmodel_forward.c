@@ -22,50 +22,75 @@ static float activate(float v, uint32_t act)
 	return v;
 }
 
-static void conv2d(const struct nhot_fnode *nd, const struct nhot_fnode *in,
-		   const float *x, float *y, int batch)
+/*
+ * CONV2D. Every output value is bias + the products in (ky, kx, ci) order,
+ * as the format document defines; the loops run over output channels
+ * innermost (weights transposed to [tap][ci][o]), so the channels' sums are
+ * independent chains instead of one long dependent one.
+ */
+static int conv2d(const struct nhot_fnode *nd, const struct nhot_fnode *in,
+		  const float *x, float *y, int batch)
 {
-	uint32_t cg = in->out_c / nd->groups, og = nd->out_c / nd->groups;
-	uint32_t oy, ox, o, ky, kx, ci;
+	uint32_t taps = nd->kernel_h * nd->kernel_w, cg = in->out_c / nd->groups;
+	uint32_t og = nd->out_c / nd->groups, cout = nd->out_c;
+	uint32_t oy, ox, o, ky, kx, ci, g, tap;
+	float *wt;
 	long iy, ix;
 	int n;
+
+	wt = malloc((size_t)cout * nd->k * sizeof(float));
+	if (!wt)
+		return -ENOMEM;
+	for (o = 0; o < cout; o++)
+		for (tap = 0; tap < taps; tap++)
+			for (ci = 0; ci < cg; ci++)
+				wt[((size_t)tap * cg + ci) * cout + o] =
+					nd->weights[(size_t)o * nd->k + (size_t)tap * cg + ci];
 
 	for (n = 0; n < batch; n++) {
 		const float *xn = x + (size_t)n * nhot_fnode_elems(in);
 
 		for (oy = 0; oy < nd->out_h; oy++) {
 			for (ox = 0; ox < nd->out_w; ox++) {
-				float *yp = y + (((size_t)n * nd->out_h + oy) * nd->out_w + ox) * nd->out_c;
+				float *restrict acc = y + (((size_t)n * nd->out_h + oy) * nd->out_w + ox) * cout;
 
-				for (o = 0; o < nd->out_c; o++) {
-					const float *w = nd->weights + (size_t)o * nd->k;
-					uint32_t g = o / og;
-					float acc = nd->bias[o];
+				memcpy(acc, nd->bias, cout * sizeof(float));
+				for (ky = 0; ky < nd->kernel_h; ky++) {
+					iy = (long)oy * nd->stride_h - nd->pad_top + (long)ky * nd->dilation_h;
+					if (iy < 0 || iy >= in->out_h)
+						continue;
+					for (kx = 0; kx < nd->kernel_w; kx++) {
+						const float *restrict xp;
+						const float *restrict wp;
 
-					for (ky = 0; ky < nd->kernel_h; ky++) {
-						iy = (long)oy * nd->stride_h - nd->pad_top +
-						     (long)ky * nd->dilation_h;
-						if (iy < 0 || iy >= in->out_h)
+						ix = (long)ox * nd->stride_w - nd->pad_left +
+						     (long)kx * nd->dilation_w;
+						if (ix < 0 || ix >= in->out_w)
 							continue;
-						for (kx = 0; kx < nd->kernel_w; kx++) {
-							const float *xp, *wp;
-
-							ix = (long)ox * nd->stride_w - nd->pad_left +
-							     (long)kx * nd->dilation_w;
-							if (ix < 0 || ix >= in->out_w)
-								continue;
-							xp = xn + ((size_t)iy * in->out_w + ix) * in->out_c +
-							     (size_t)g * cg;
-							wp = w + ((size_t)ky * nd->kernel_w + kx) * cg;
-							for (ci = 0; ci < cg; ci++)
-								acc += xp[ci] * wp[ci];
+						xp = xn + ((size_t)iy * in->out_w + ix) * in->out_c;
+						wp = wt + (size_t)(ky * nd->kernel_w + kx) * cg * cout;
+						if (cg == 1 && og == 1) {	/* depthwise */
+							for (o = 0; o < cout; o++)
+								acc[o] += xp[o] * wp[o];
+							continue;
 						}
+						for (g = 0; g < nd->groups; g++)
+							for (ci = 0; ci < cg; ci++) {
+								const float *restrict w = wp + (size_t)ci * cout + g * og;
+								float xv = xp[g * cg + ci];
+
+								for (o = 0; o < og; o++)
+									acc[g * og + o] += xv * w[o];
+							}
 					}
-					yp[o] = activate(acc, nd->act);
 				}
+				for (o = 0; o < cout; o++)
+					acc[o] = activate(acc[o], nd->act);
 			}
 		}
 	}
+	free(wt);
+	return 0;
 }
 
 static void fc(const struct nhot_fnode *nd, const float *x, float *y, int batch)
@@ -184,7 +209,10 @@ int nhot_fnet_forward(const struct nhot_fnet *net, const float *input, int batch
 			memcpy(out[i], input, (size_t)batch * nhot_fnode_elems(nd) * sizeof(float));
 			break;
 		case NHOT_FOP_CONV2D:
-			conv2d(nd, &net->nodes[nd->in[0]], out[nd->in[0]], out[i], batch);
+			if (conv2d(nd, &net->nodes[nd->in[0]], out[nd->in[0]], out[i], batch)) {
+				nhot_fnet_outputs_free(net, out);
+				return -ENOMEM;
+			}
 			break;
 		case NHOT_FOP_FC:
 			fc(nd, out[nd->in[0]], out[i], batch);
