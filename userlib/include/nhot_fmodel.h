@@ -123,9 +123,10 @@ void nhot_fnet_free(struct nhot_fnet *net);
 /* ---- the file format (docs/float-model-format.md) ------------------------- */
 
 /*
- * Loads a model file. -ENOENT etc. from open/read, -EBADMSG for a file that
- * is truncated, too long or fails its checksum, -EINVAL for a bad magic, an
- * unknown version or inconsistent content, -ENOMEM.
+ * Loads a model file. -ENOENT etc. from open/read, -EINVAL for something
+ * that is not a regular file, -EFBIG above 1 GiB (refused unread), -EBADMSG
+ * for a file that is truncated, too long or fails its checksum, -EINVAL for a
+ * bad magic, an unknown version or inconsistent content, -ENOMEM.
  */
 int nhot_fnet_load(const char *path, struct nhot_fnet **net);
 
