@@ -2,7 +2,8 @@
 # make dkms-check: the real `dkms add` and `dkms build` of nhot for every
 # installed Debian kernel with headers (/usr/src/linux-headers-*-amd64), in
 # private trees under build/dkms-check (--sourcetree, --dkmstree): nothing in
-# /usr/src, /var/lib/dkms or /lib/modules changes. Each built module must
+# /usr/src or /lib/modules changes (dkms creates its signing key,
+# /var/lib/dkms/mok.key, on first use). Each built module must
 # carry its kernel's vermagic. Slow (about 1-2 minutes a kernel on a busy
 # 2-core machine), so make test checks the source tree's completeness
 # instead and this runs on demand.
