@@ -168,15 +168,47 @@ static int train_epochs(const struct train_opts *o, struct tnet *t, struct adam 
 	return 0;
 }
 
+int train_network(const struct train_opts *o, struct nhot_fnet *net,
+		  const struct dataset *train, const struct dataset *test,
+		  tnet_wtransform_fn hook, void *hook_ctx)
+{
+	size_t count = o->limit && (size_t)o->limit < train->count ? (size_t)o->limit : train->count;
+	size_t *idx = malloc(count * sizeof(*idx));
+	float *x = malloc((size_t)o->batch * train->rows * train->cols * sizeof(float));
+	uint8_t *labels = malloc(o->batch);
+	struct tnet t = { 0 };
+	struct adam a = { 0 };
+	int ret;
+
+	ret = tnet_init(&t, net, o->batch < EVAL_BATCH ? EVAL_BATCH : o->batch);
+	if (!ret && hook)
+		ret = tnet_set_wtransform(&t, hook, hook_ctx);
+	if (!ret)
+		ret = adam_init(&a, &t, o->weight_decay);
+	if (!ret && (!idx || !x || !labels))
+		ret = -ENOMEM;
+	if (ret) {
+		fprintf(stderr, "nhot-train: cannot set up training: %s\n", strerror(-ret));
+		goto out;
+	}
+	fprintf(stderr, "training on %zu images, %d epochs, batch %d, seed %llu, %d thread(s)\n",
+		count, o->epochs, o->batch, (unsigned long long)o->seed, o->threads);
+	ret = train_epochs(o, &t, &a, train, count, test, idx, x, labels);
+	if (ret && ret != -ERANGE)	/* -ERANGE: divergence, already explained */
+		fprintf(stderr, "nhot-train: training failed: %s\n", strerror(-ret));
+out:
+	adam_release(&a);
+	tnet_release(&t);
+	free(labels);
+	free(x);
+	free(idx);
+	return ret;
+}
+
 int train_run(const struct train_opts *o)
 {
 	struct dataset train = { 0 }, test = { 0 };
 	struct nhot_fnet *net = NULL;
-	struct tnet t = { 0 };
-	struct adam a = { 0 };
-	uint8_t *labels = NULL;
-	size_t *idx = NULL, count;
-	float *x = NULL;
 	double t0 = now();
 	int ret, status = 1;
 
@@ -188,29 +220,13 @@ int train_run(const struct train_opts *o)
 			train.rows, train.cols, test.rows, test.cols);
 		goto out;
 	}
-	count = o->limit && (size_t)o->limit < train.count ? (size_t)o->limit : train.count;
 	ret = arch_mobilenet_build(train.rows, train.cols, NUM_CLASSES, o->seed, &net);
-	if (!ret)
-		ret = tnet_init(&t, net, o->batch < EVAL_BATCH ? EVAL_BATCH : o->batch);
-	if (!ret)
-		ret = adam_init(&a, &t, o->weight_decay);
-	idx = malloc(count * sizeof(*idx));
-	x = malloc((size_t)o->batch * train.rows * train.cols * sizeof(float));
-	labels = malloc(o->batch);
-	if (!ret && (!idx || !x || !labels))
-		ret = -ENOMEM;
 	if (ret) {
-		fprintf(stderr, "nhot-train: cannot set up training: %s\n", strerror(-ret));
+		fprintf(stderr, "nhot-train: cannot build the network: %s\n", strerror(-ret));
 		goto out;
 	}
-	fprintf(stderr, "training on %zu images, %d epochs, batch %d, seed %llu, %d thread(s)\n",
-		count, o->epochs, o->batch, (unsigned long long)o->seed, o->threads);
-	ret = train_epochs(o, &t, &a, &train, count, &test, idx, x, labels);
-	if (ret) {
-		if (ret != -ERANGE)
-			fprintf(stderr, "nhot-train: training failed: %s\n", strerror(-ret));
+	if (train_network(o, net, &train, &test, NULL, NULL))
 		goto out;
-	}
 	ret = nhot_fnet_save(net, o->out_path);
 	if (ret) {
 		fprintf(stderr, "nhot-train: cannot write %s: %s\n", o->out_path, strerror(-ret));
@@ -219,11 +235,6 @@ int train_run(const struct train_opts *o)
 	fprintf(stderr, "wrote %s (%.1f s in all)\n", o->out_path, now() - t0);
 	status = 0;
 out:
-	free(labels);
-	free(x);
-	free(idx);
-	adam_release(&a);
-	tnet_release(&t);
 	nhot_fnet_free(net);
 	dataset_free(&test);
 	dataset_free(&train);
