@@ -101,86 +101,124 @@ static int64_t dev_deadline(int64_t timeout_ns)
 	return timeout_ns > INT64_MAX - now_ns ? INT64_MAX : now_ns + timeout_ns;
 }
 
-static int dev_wait_all(const struct dev_state *st, const uint64_t *ids,
+/*
+ * Every wait below names at most max_jobs ids: WAIT and JOB_STATUS take them
+ * in one call each, so an error leaves nothing released.
+ */
+static int dev_wait_ids(const struct dev_state *st, const uint64_t *ids,
 			unsigned int count, int64_t deadline)
 {
-	unsigned int done = 0;
+	struct nhot_wait wait = {
+		.size = sizeof(wait),
+		.ids_ptr = (uintptr_t)ids,
+		.id_count = count,
+		.timeout_ns = deadline,
+	};
 
-	while (done < count) {
-		unsigned int n = count - done;
-		struct nhot_wait wait = { .size = sizeof(wait) };
-		int ret;
-
-		if (n > st->info.max_jobs)
-			n = st->info.max_jobs;
-		wait.ids_ptr = (uintptr_t)(ids + done);
-		wait.id_count = n;
-		wait.timeout_ns = deadline;
-		ret = dev_ioctl(st, NHOT_IOCTL_WAIT, &wait);
-		if (ret)
-			return ret;
-		done += n;
-	}
-	return 0;
+	return dev_ioctl(st, NHOT_IOCTL_WAIT, &wait);
 }
 
-/* Reads and releases finished jobs, in chunks of max_jobs. */
+/* Reads and releases finished jobs. */
 static int dev_release(const struct dev_state *st, const uint64_t *ids,
 		       unsigned int count, struct nhot_result *results)
 {
-	unsigned int chunk = count < st->info.max_jobs ? count : st->info.max_jobs;
 	struct nhot_job_result *kres;
-	unsigned int done = 0;
-	int ret = 0;
+	struct nhot_job_status_args args = {
+		.size = sizeof(args),
+		.flags = NHOT_STATUS_RELEASE,
+		.count = count,
+		.result_size = sizeof(*kres),
+	};
+	int ret;
 
-	kres = calloc(chunk, sizeof(*kres));
+	kres = calloc(count, sizeof(*kres));
 	if (!kres)
 		return -ENOMEM;
-	while (done < count) {
-		unsigned int n = count - done < chunk ? count - done : chunk;
-		struct nhot_job_status_args args = {
-			.size = sizeof(args),
-			.flags = NHOT_STATUS_RELEASE,
-			.results_ptr = (uintptr_t)kres,
-			.count = n,
-			.result_size = sizeof(*kres),
-		};
-
-		memset(kres, 0, n * sizeof(*kres));
-		for (unsigned int i = 0; i < n; i++)
-			kres[i].id = ids[done + i];
-		ret = dev_ioctl(st, NHOT_IOCTL_JOB_STATUS, &args);
-		if (ret)
-			break;
-		for (unsigned int i = 0; results && i < n; i++) {
-			struct nhot_result *r = &results[done + i];
-
-			r->status = kres[i].status;
-			r->error = kres[i].error;
-			r->macs = kres[i].macs;
-			r->shift_adds = kres[i].shift_adds;
-			r->cycles = kres[i].cycles;
-		}
-		done += n;
+	for (unsigned int i = 0; i < count; i++)
+		kres[i].id = ids[i];
+	args.results_ptr = (uintptr_t)kres;
+	ret = dev_ioctl(st, NHOT_IOCTL_JOB_STATUS, &args);
+	for (unsigned int i = 0; !ret && results && i < count; i++) {
+		results[i].status = kres[i].status;
+		results[i].error = kres[i].error;
+		results[i].macs = kres[i].macs;
+		results[i].shift_adds = kres[i].shift_adds;
+		results[i].cycles = kres[i].cycles;
 	}
 	free(kres);
 	return ret;
 }
 
+static int dev_wait_release(const struct dev_state *st, const uint64_t *ids,
+			    unsigned int count, int64_t deadline, struct nhot_result *results)
+{
+	int ret;
+
+	/* Waits before releasing: on -ETIMEDOUT or -EINTR the caller may wait again. */
+	ret = dev_wait_ids(st, ids, count, deadline);
+	if (ret)
+		return ret;
+	return dev_release(st, ids, count, results);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /*
- * Waits before releasing, so on -ETIMEDOUT or -EINTR nothing is released and
- * the caller may wait again.
+ * More ids than the file may hold can only be a list with repeats (or
+ * unknown ids): wait for each distinct id once, then give every position
+ * its result.
  */
+static int dev_wait_distinct(const struct dev_state *st, const uint64_t *ids,
+			     unsigned int count, int64_t deadline, struct nhot_result *results)
+{
+	struct nhot_result *distinct_res = NULL;
+	unsigned int n = 0;
+	uint64_t *distinct;
+	int ret;
+
+	distinct = malloc(count * sizeof(*distinct));
+	if (!distinct)
+		return -ENOMEM;
+	memcpy(distinct, ids, count * sizeof(*distinct));
+	qsort(distinct, count, sizeof(*distinct), cmp_id);
+	for (unsigned int i = 0; i < count; i++)
+		if (i == 0 || distinct[i] != distinct[n - 1])
+			distinct[n++] = distinct[i];
+	if (n > st->info.max_jobs) {
+		ret = -ENOENT;	/* the file cannot hold them all */
+		goto out_free;
+	}
+	distinct_res = calloc(n, sizeof(*distinct_res));
+	if (!distinct_res) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = dev_wait_release(st, distinct, n, deadline, distinct_res);
+	for (unsigned int i = 0; !ret && results && i < count; i++) {
+		const uint64_t *at = bsearch(&ids[i], distinct, n, sizeof(*distinct), cmp_id);
+
+		results[i] = distinct_res[at - distinct];
+	}
+out_free:
+	free(distinct_res);
+	free(distinct);
+	return ret;
+}
+
 static int dev_wait(struct nhot_ctx *ctx, const uint64_t *ids, unsigned int count,
 		    int64_t timeout_ns, struct nhot_result *results)
 {
 	const struct dev_state *st = ctx->priv;
-	int ret;
+	int64_t deadline = dev_deadline(timeout_ns);
 
-	ret = dev_wait_all(st, ids, count, dev_deadline(timeout_ns));
-	if (ret)
-		return ret;
-	return dev_release(st, ids, count, results);
+	if (count > st->info.max_jobs)
+		return dev_wait_distinct(st, ids, count, deadline, results);
+	return dev_wait_release(st, ids, count, deadline, results);
 }
 
 /*
@@ -193,7 +231,7 @@ static void dev_abandon(const struct dev_state *st, const uint64_t *ids, unsigne
 	int ret;
 
 	do
-		ret = dev_wait_all(st, ids, count, INT64_MAX);
+		ret = dev_wait_ids(st, ids, count, INT64_MAX);
 	while (ret == -EINTR);
 	if (ret == 0)
 		dev_release(st, ids, count, NULL);
