@@ -416,6 +416,10 @@ TEST(k_limit)
 	EXPECT_EQ(32768u, s.k);
 	l.in_c = 33;
 	EXPECT_EQ(-EOVERFLOW, check(&l));
+	l.in_h = 9;			/* K = 32769 */
+	l.in_w = 3641;
+	l.in_c = 1;
+	EXPECT_EQ(-EOVERFLOW, check(&l));
 	l.in_h = 1;
 	l.in_w = 1;
 	l.in_c = 8192;
