@@ -104,7 +104,7 @@ TEST_F(abi, bo_create_mmap_write_read_destroy)
 {
 	const uint64_t lens[] = { 1, 4095, 4096, 4097, 65536 + 3 };
 
-	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(lens); i++) {
 		uint64_t off, len = lens[i];
 		uint32_t handle;
 		uint8_t *p;
@@ -359,6 +359,41 @@ TEST_F(abi, submit_job_size)
 	EXPECT_TRUE(nhot_fc_output_ok(&self->fc, &self->bos, 0));
 }
 
+/* Jobs job_size apart: a longer job_size is the stride of the array. */
+TEST_F(abi, submit_job_size_is_the_stride)
+{
+	const size_t stride = sizeof(struct nhot_job) + 8;
+	unsigned char *arr = calloc(3, stride);
+	struct nhot_fc fcs[3];
+	struct nhot_submit cmd = {
+		.size = sizeof(cmd),
+		.jobs_ptr = (uintptr_t)arr,
+		.job_count = 3,
+		.job_size = stride,
+	};
+	uint64_t ids[3];
+
+	ASSERT_NE(NULL, arr);
+	for (int i = 0; i < 3; i++) {
+		struct nhot_job job;
+
+		nhot_fc_small(&fcs[i], 1 + i, 8, 60 + i);
+		nhot_fc_job(&fcs[i], &self->bos, 4 + i, &job);
+		memcpy(arr + i * stride, &job, sizeof(job));
+	}
+	ASSERT_EQ(0, ioctl(self->fd, NHOT_IOCTL_SUBMIT, &cmd));
+	for (int i = 0; i < 3; i++)
+		ids[i] = cmd.first_id + i;
+	test_cmd_wait(self->fd, ids, 3);
+	for (int i = 0; i < 3; i++) {
+		EXPECT_TRUE(nhot_fc_output_ok(&fcs[i], &self->bos, 4 + i)) TH_LOG("job %d", i);
+	}
+	/* A non-zero byte in the tail of the second job: E2BIG, nothing queued. */
+	arr[stride + sizeof(struct nhot_job) + 3] = 1;
+	EXPECT_ERRNO(E2BIG, ioctl(self->fd, NHOT_IOCTL_SUBMIT, &cmd));
+	free(arr);
+}
+
 /* nhot_job_status_args.result_size follows the same rules as size. */
 TEST_F(abi, job_status_result_size)
 {
@@ -481,7 +516,7 @@ TEST_F(abi, nonzero_job_flags_pads_reserved)
 		job.layer.reserved[i] = 1U << i;
 		test_err_job(EINVAL, &job);
 	}
-	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(refs); i++) {
 		job = self->job;
 		((struct nhot_bufref *)((char *)&job + refs[i]))->pad = 1;
 		test_err_job(EINVAL, &job);
@@ -610,7 +645,7 @@ TEST_F(abi, bufref_offsets_past_the_end)
 	/* Offsets whose end wraps around u64. */
 	const uint64_t wraps[] = { UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - in_bytes + 2,
 				   1ULL << 63, NHOT_FC_BO_BYTES, NHOT_FC_BO_BYTES + 1 };
-	for (size_t i = 0; i < sizeof(wraps) / sizeof(wraps[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(wraps); i++) {
 		job = self->job;
 		job.input.offset = wraps[i];
 		test_err_job(ERANGE, &job);
@@ -791,7 +826,7 @@ TEST_F(abi, layer_type_and_format)
 		{ "conv b 0", EOPNOTSUPP, CONV(.w_b = 0) },
 	};
 
-	try_layers(_metadata, self->fd, &self->job, bad, sizeof(bad) / sizeof(bad[0]));
+	try_layers(_metadata, self->fd, &self->job, bad, ARRAY_SIZE(bad));
 }
 
 TEST_F(abi, layer_invalid)
@@ -830,7 +865,7 @@ TEST_F(abi, layer_invalid)
 		{ "gap in2_zero", EINVAL, GAP(.in2_zero = 1) },
 	};
 
-	try_layers(_metadata, self->fd, &self->job, bad, sizeof(bad) / sizeof(bad[0]));
+	try_layers(_metadata, self->fd, &self->job, bad, ARRAY_SIZE(bad));
 }
 
 TEST_F(abi, layer_limits_plus_one)
@@ -878,7 +913,7 @@ TEST_F(abi, layer_limits_plus_one)
 		{ "add_shift 63", EOVERFLOW, ADD(.add_shift = NHOT_MAX_SHIFT + 1) },
 	};
 
-	try_layers(_metadata, self->fd, &self->job, bad, sizeof(bad) / sizeof(bad[0]));
+	try_layers(_metadata, self->fd, &self->job, bad, ARRAY_SIZE(bad));
 }
 
 /* ---- jobs the engine fails -------------------------------------------- */
@@ -911,7 +946,7 @@ TEST_F(abi, engine_rejects_bad_channel_params)
 	struct nhot_job_result res;
 	struct nhot_job job;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		nhot_fc_job(&self->fc, &self->bos, 3, &job);
 		p[self->fc.out_c - 1] = bad[i];
 		run_one(_metadata, self->fd, &job, &res);

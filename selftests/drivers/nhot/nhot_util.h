@@ -9,6 +9,10 @@
  * docs/arith.md (1.1 the set, 1.4 the codes and packing, 2.1 and 2.3 the
  * arithmetic, 2.7 the counters), and whose expected output and counters are
  * computed here, independently of libnhot and of the module.
+ *
+ * Loops whose body asserts keep their braces even for one statement: the
+ * harness's ASSERT_*() ... TH_LOG() is two statements, and without braces
+ * the failure handler and the log would run after the loop.
  */
 #ifndef __SELFTEST_NHOT_UTIL_H
 #define __SELFTEST_NHOT_UTIL_H
