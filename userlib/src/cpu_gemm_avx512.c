@@ -22,7 +22,7 @@
  * FC with a batch of at most GEMV_MAX_ROWS decodes on the fly instead, from
  * the packed codes (fewer bytes than int8 weights), see gemv_fc(). Depthwise
  * layers (one input and one output channel per group) have their own
- * kernel: 16 channels x 4 taps per vpdpbusd.
+ * kernel: 16 channels per vpdpwssd, each input widened once per row.
  */
 #include <errno.h>
 #include <immintrin.h>
@@ -476,12 +476,45 @@ static const uint32_t tile_rows[5] = { 0, 16, 12, 8, 6 };
 static void pack_a_row(const struct gemm_plan *gp, uint32_t m, uint32_t g, uint8_t *dst)
 {
 	const struct cpu_job *job = gp->job;
-	uint32_t ow = job->s.out_w, oh = job->s.out_h, k = job->s.k;
+	const struct nhot_layer *l = job->l;
+	uint32_t ow = job->s.out_w, oh = job->s.out_h, k = job->s.k, cg = job->cg;
+	uint32_t n = m / (oh * ow), oy = m / ow % oh, ox = m % ow, ky, kx, c;
+	const __m512i zin = _mm512_set1_epi8((char)l->in_zero);
+	uint8_t *p = dst;
 
-	if (job->l->type == NHOT_LAYER_FC)
+	if (l->type == NHOT_LAYER_FC) {
 		memcpy(dst, job->t->input + (size_t)m * k, k);
-	else
-		cpu_im2col_row(job, m / (oh * ow), m / ow % oh, m % ow, g, dst);
+		memset(dst + k, 0, gp->kp - k);
+		return;
+	}
+	/* cpu_im2col_row() with inline vector copies: rows are short (Cg bytes). */
+	for (ky = 0; ky < l->kernel_h; ky++) {
+		int64_t iy = (int64_t)oy * l->stride_h - l->pad_top + (int64_t)ky * l->dilation_h;
+
+		for (kx = 0; kx < l->kernel_w; kx++, p += cg) {
+			int64_t ix = (int64_t)ox * l->stride_w - l->pad_left +
+				     (int64_t)kx * l->dilation_w;
+			const uint8_t *src = NULL;
+
+			if (iy >= 0 && iy < l->in_h && ix >= 0 && ix < l->in_w)
+				src = job->t->input + (((size_t)n * l->in_h + (size_t)iy) *
+						       l->in_w + (size_t)ix) * l->in_c +
+				      (size_t)g * cg;
+			for (c = 0; c < cg; c += 64) {
+				__mmask64 mask = cg - c >= 64 ? ~0ULL : ((1ULL << (cg - c)) - 1);
+				/* Padding reads as in_zero: it adds (in_zero - in_zero) * w = 0. */
+				__m512i v;
+
+				if (mask == ~0ULL) {	/* plain stores forward to the tile's loads */
+					v = src ? _mm512_loadu_si512(src + c) : zin;
+					_mm512_storeu_si512(p + c, v);
+				} else {
+					v = src ? _mm512_maskz_loadu_epi8(mask, src + c) : zin;
+					_mm512_mask_storeu_epi8(p + c, mask, v);
+				}
+			}
+		}
+	}
 	memset(dst + k, 0, gp->kp - k);
 }
 
@@ -869,16 +902,54 @@ out_free:
 /* ---------------------------------------------------------------------- */
 /* Depthwise                                                              */
 
+/*
+ * Per output row and 16-channel block, the KH input rows the window covers
+ * are widened once into 32-bit lanes (padding columns and rows as in_zero),
+ * so each input value is converted once and used by up to KW outputs; then
+ * every tap is one vpdpwssd: the weight sits in the low 16 bits of a dword
+ * whose high half meets the input's zero high half, giving x * w exactly.
+ */
 struct dw_plan {
 	const struct cpu_job *job;
-	uint32_t taps, tgroups;	/* KH * KW, in groups of 4 */
+	uint32_t taps;		/* KH * KW */
 	uint32_t cblocks;	/* 16-channel blocks */
-	int8_t *w;		/* [cblock][tgroup][16 channels][4 taps] */
+	uint32_t span;		/* pad_left + W + pad_right */
+	int32_t *w;		/* [cblock][tap][16 channels]: (uint16_t)w */
 	struct epi_block *epi;	/* [cblock] */
 	struct epi_consts consts;
-	uint8_t *zero_row;	/* in_c bytes of in_zero: the padding */
-	__m512i interleave;	/* byte 4c + t <- byte 16t + c */
+	__m512i *scratch;	/* per worker: KH rows of span vectors */
 };
+
+/* One output row of one channel block for the common 3x3, stride 1 kernel. */
+static void dw_row_3x3(const struct dw_plan *dp, const __m512i *rows, const int32_t *wb,
+		       uint32_t cb, __mmask16 m, uint8_t *out, uint32_t C)
+{
+	const __m512i *r0 = rows, *r1 = rows + dp->span, *r2 = rows + 2 * dp->span;
+	__m512i w[9];
+	uint32_t ox, t;
+
+	for (t = 0; t < 9; t++)
+		w[t] = _mm512_loadu_si512(wb + t * 16);
+	for (ox = 0; ox < dp->job->s.out_w; ox++) {
+		__m512i a0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), r0[ox], w[0]);
+		__m512i a1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), r1[ox], w[3]);
+		__m512i a2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), r2[ox], w[6]);
+		__m128i r;
+
+		a0 = _mm512_dpwssd_epi32(a0, r0[ox + 1], w[1]);
+		a1 = _mm512_dpwssd_epi32(a1, r1[ox + 1], w[4]);
+		a2 = _mm512_dpwssd_epi32(a2, r2[ox + 1], w[7]);
+		a0 = _mm512_dpwssd_epi32(a0, r0[ox + 2], w[2]);
+		a1 = _mm512_dpwssd_epi32(a1, r1[ox + 2], w[5]);
+		a2 = _mm512_dpwssd_epi32(a2, r2[ox + 2], w[8]);
+		r = requant16(_mm512_add_epi32(a0, _mm512_add_epi32(a1, a2)), &dp->epi[cb],
+			      &dp->consts);
+		if (m == 0xffff)
+			_mm_storeu_si128((void *)(out + (size_t)ox * C), r);
+		else
+			_mm_mask_storeu_epi8(out + (size_t)ox * C, m, r);
+	}
+}
 
 static void dw_task(void *arg, size_t task, int worker)
 {
@@ -886,65 +957,66 @@ static void dw_task(void *arg, size_t task, int worker)
 	const struct cpu_job *job = dp->job;
 	const struct nhot_layer *l = job->l;
 	uint32_t n = (uint32_t)(task / job->s.out_h), oy = (uint32_t)(task % job->s.out_h);
-	uint32_t C = l->in_c, ox, t, cb, tg, ky, kx;
-	const uint8_t *ptr[NHOT_MAX_KERNEL * NHOT_MAX_KERNEL + 3];
+	uint32_t C = l->in_c, ox, cb, ky, kx, px;
+	__m512i *rows = dp->scratch + (size_t)worker * l->kernel_h * dp->span;
+	const __m512i zin = _mm512_set1_epi32((int)l->in_zero);
+	const uint32_t pad_left = l->pad_left, in_w = l->in_w, span = dp->span;
 
-	(void)worker;
-	for (ox = 0; ox < job->s.out_w; ox++) {
+	for (cb = 0; cb < dp->cblocks; cb++) {
+		uint32_t c0 = cb * 16, left = C - c0;
+		__mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+		const int32_t *wb = dp->w + (size_t)cb * dp->taps * 16;
 		uint8_t *out = job->t->output +
-			       (((size_t)n * job->s.out_h + oy) * job->s.out_w + ox) * C;
+			       ((size_t)n * job->s.out_h + oy) * job->s.out_w * C + c0;
 
-		t = 0;
 		for (ky = 0; ky < l->kernel_h; ky++) {
 			int64_t iy = (int64_t)oy * l->stride_h - l->pad_top +
 				     (int64_t)ky * l->dilation_h;
-			const uint8_t *line = job->t->input +
-					      ((size_t)n * l->in_h + (size_t)iy) * l->in_w * C;
+			__m512i *row = rows + (size_t)ky * dp->span;
+			const uint8_t *line;
 
-			for (kx = 0; kx < l->kernel_w; kx++, t++) {
-				int64_t ix = (int64_t)ox * l->stride_w - l->pad_left +
-					     (int64_t)kx * l->dilation_w;
-
-				if (iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w)
-					ptr[t] = dp->zero_row;
-				else
-					ptr[t] = line + (size_t)ix * C;
+			if (iy < 0 || iy >= l->in_h) {
+				for (px = 0; px < span; px++)
+					row[px] = zin;
+				continue;
 			}
+			line = job->t->input + (((size_t)n * l->in_h + (size_t)iy) * l->in_w) * C + c0;
+			for (px = 0; px < pad_left; px++)
+				row[px] = zin;
+			/* Locals: the stores below may alias *l as far as the compiler knows. */
+			if (m == 0xffff) {
+				for (px = 0; px < in_w; px++)
+					row[pad_left + px] = _mm512_cvtepu8_epi32(
+						_mm_loadu_si128((const void *)(line + (size_t)px * C)));
+			} else {
+				for (px = 0; px < in_w; px++)
+					row[pad_left + px] = _mm512_cvtepu8_epi32(
+						_mm_maskz_loadu_epi8(m, line + (size_t)px * C));
+			}
+			for (px = pad_left + in_w; px < span; px++)
+				row[px] = zin;
 		}
-		/* Taps past the kernel have zero weights: any readable row will do. */
-		for (; t < dp->tgroups * 4; t++)
-			ptr[t] = dp->zero_row;
-		for (cb = 0; cb < dp->cblocks; cb++) {
-			uint32_t c0 = cb * 16, left = C - c0;
-			__mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-			const int8_t *wb = dp->w + (size_t)cb * dp->tgroups * 64;
+		if (l->kernel_h == 3 && l->kernel_w == 3 && l->stride_w == 1 && l->dilation_w == 1) {
+			dw_row_3x3(dp, rows, wb, cb, m, out, C);
+			continue;
+		}
+		for (ox = 0; ox < job->s.out_w; ox++) {
 			__m512i acc = _mm512_setzero_si512();
+			__m128i r;
 
-			for (tg = 0; tg < dp->tgroups; tg++) {
-				const uint8_t *const *p = ptr + tg * 4;
-				__m512i x;
+			for (ky = 0; ky < l->kernel_h; ky++) {
+				const __m512i *row = rows + (size_t)ky * dp->span + ox * l->stride_w;
+				const int32_t *wk = wb + (size_t)ky * l->kernel_w * 16;
 
-				if (m == 0xffff) {
-					x = _mm512_castsi128_si512(_mm_loadu_si128((const void *)(p[0] + c0)));
-					x = _mm512_inserti32x4(x, _mm_loadu_si128((const void *)(p[1] + c0)), 1);
-					x = _mm512_inserti32x4(x, _mm_loadu_si128((const void *)(p[2] + c0)), 2);
-					x = _mm512_inserti32x4(x, _mm_loadu_si128((const void *)(p[3] + c0)), 3);
-				} else {
-					x = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(m, p[0] + c0));
-					x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[1] + c0), 1);
-					x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[2] + c0), 2);
-					x = _mm512_inserti32x4(x, _mm_maskz_loadu_epi8(m, p[3] + c0), 3);
-				}
-				x = _mm512_permutexvar_epi8(dp->interleave, x);
-				acc = _mm512_dpbusd_epi32(acc, x,
-							  _mm512_loadu_si512(wb + (size_t)tg * 64));
+				for (kx = 0; kx < l->kernel_w; kx++)
+					acc = _mm512_dpwssd_epi32(acc, row[kx * l->dilation_w],
+								  _mm512_loadu_si512(wk + kx * 16));
 			}
+			r = requant16(acc, &dp->epi[cb], &dp->consts);
 			if (m == 0xffff)
-				_mm_storeu_si128((void *)(out + c0),
-						 requant16(acc, &dp->epi[cb], &dp->consts));
+				_mm_storeu_si128((void *)(out + (size_t)ox * C), r);
 			else
-				_mm_mask_storeu_epi8(out + c0, m,
-						     requant16(acc, &dp->epi[cb], &dp->consts));
+				_mm_mask_storeu_epi8(out + (size_t)ox * C, m, r);
 		}
 	}
 }
@@ -956,18 +1028,17 @@ static int dw_conv(struct cpu_job *job)
 	uint32_t C = l->in_c, c, t;
 	int8_t *rows = NULL;
 	int32_t *rowsum = NULL;
-	int8_t idx[64];
 	int ret = -ENOMEM;
 
 	dp.taps = l->kernel_h * l->kernel_w;
-	dp.tgroups = (dp.taps + 3) / 4;
 	dp.cblocks = (C + 15) / 16;
+	dp.span = l->pad_left + l->in_w + l->pad_right;
 	rows = cpu_alloc((size_t)C * dp.taps);
 	rowsum = cpu_alloc(sizeof(*rowsum) * C);
-	dp.w = cpu_zalloc((size_t)dp.cblocks * dp.tgroups * 64);
+	dp.w = cpu_zalloc(sizeof(int32_t) * dp.cblocks * dp.taps * 16);
 	dp.epi = cpu_alloc(sizeof(struct epi_block) * dp.cblocks);
-	dp.zero_row = cpu_alloc(C);
-	if (!rows || !rowsum || !dp.w || !dp.epi || !dp.zero_row)
+	dp.scratch = cpu_alloc(sizeof(__m512i) * l->kernel_h * dp.span * job->threads);
+	if (!rows || !rowsum || !dp.w || !dp.epi || !dp.scratch)
 		goto out_free;
 	for (c = 0; c < C; c++) {
 		ret = cpu_decode_row(job, c, rows + (size_t)c * dp.taps, &rowsum[c]);
@@ -979,21 +1050,17 @@ static int dw_conv(struct cpu_job *job)
 		goto out_free;
 	for (c = 0; c < C; c++)
 		for (t = 0; t < dp.taps; t++)
-			dp.w[((size_t)(c / 16) * dp.tgroups + t / 4) * 64 + (c % 16) * 4 + t % 4] =
-				rows[(size_t)c * dp.taps + t];
+			dp.w[((size_t)(c / 16) * dp.taps + t) * 16 + c % 16] =
+				(uint16_t)(int16_t)rows[(size_t)c * dp.taps + t];
 	build_epi_blocks(job, 0, C, dp.epi);
 	dp.consts.lo = _mm512_set1_epi64(job->lo);
 	dp.consts.hi = _mm512_set1_epi64(job->hi);
 	dp.consts.zero = _mm512_set1_epi32((int)l->out_zero);
 	dp.consts.narrow = narrow_index();
-	memset(dp.zero_row, (int)l->in_zero, C);
-	for (c = 0; c < 64; c++)
-		idx[c] = (int8_t)(16 * (c % 4) + c / 4);
-	dp.interleave = _mm512_loadu_si512(idx);
 	cpu_parallel(job->threads, (size_t)job->s.out_n * job->s.out_h, dw_task, &dp);
 	ret = 0;
 out_free:
-	cpu_free(dp.zero_row);
+	cpu_free(dp.scratch);
 	cpu_free(dp.epi);
 	cpu_free(dp.w);
 	cpu_free(rowsum);
