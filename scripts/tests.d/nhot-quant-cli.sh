@@ -168,6 +168,18 @@ run "1\n5\nbad\n7\n" round -n 1 -b 8
 [ "$rc" = 2 ] && [ "$(cat "$TMP/out" | tr '\n' ' ')" = "1 4 " ] && grep -q 'line 3' "$TMP/err"
 result $? "round stops at the first bad line (line 3) after answering the others"
 
+# --- failures that are not usage errors: exit 1, one line on stderr ------
+if [ -w /dev/full ]; then
+	"$BIN" table -n 2 -b 8 >/dev/full 2>"$TMP/err"
+	rc=$?
+	[ "$rc" = 1 ] && [ "$(wc -l <"$TMP/err")" = 1 ]
+	result $? "table: write error exits 1" "rc=$rc"
+	echo 5 | "$BIN" round -n 2 -b 8 >/dev/full 2>"$TMP/err"
+	rc=$?
+	[ "$rc" = 1 ] && [ "$(wc -l <"$TMP/err")" = 1 ]
+	result $? "round: write error exits 1" "rc=$rc"
+fi
+
 # --- the manual page renders without warnings ------------------------------
 if groff -man -ww -z tools/nhot-quant/nhot-quant.1 2>"$TMP/err" && [ ! -s "$TMP/err" ]; then
 	result 0 "nhot-quant.1 renders without warnings"
