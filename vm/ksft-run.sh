@@ -105,7 +105,8 @@ for p in "$@"; do
 	list_tests "./$p" | sed "s|^|$p |" >>$tmp/all
 done
 
-total=$(wc -l <$tmp/all)
+# One test of its own: the kernel log of the boot and the module load.
+total=$(($(wc -l <$tmp/all) + 1))
 [ -n "$KMEMLEAK" ] && total=$((total + $(cut -d' ' -f1 $tmp/all | uniq | wc -l)))
 [ -s $tmp/missing ] && total=$((total + $(wc -l <$tmp/missing)))
 echo "TAP version 13"
@@ -115,11 +116,23 @@ pass=0 fail=0 skip=0 n=0
 if [ -s $tmp/missing ]; then
 	while read -r p; do
 		n=$((n + 1)); fail=$((fail + 1))
-		echo "not ok $n $p # program missing or not executable"
+		echo "not ok $n $p"
+		echo "# $p: program missing or not executable"
 	done <$tmp/missing
 fi
 
-dmesg -c >/dev/null
+n=$((n + 1))
+dmesg -c >$tmp/dmesg
+bad=$(grep -E "$KERNEL_BAD" $tmp/dmesg)
+if [ -n "$bad" ]; then
+	fail=$((fail + 1))
+	echo "not ok $n boot-and-module-load:kernel-log"
+	sed 's/^/#   dmesg: /' $tmp/dmesg | tail -60
+else
+	pass=$((pass + 1))
+	echo "ok $n boot-and-module-load:kernel-log"
+fi
+
 prev=
 while read -r p t; do
 	if [ "$p" != "$prev" ]; then
