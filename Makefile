@@ -27,7 +27,8 @@ CC      ?= gcc
 WARN     := -Wall -Wextra -Werror
 CPPFLAGS := -I$(TOP)/uapi -I$(TOP)/userlib/include -D_GNU_SOURCE
 CFLAGS   := -std=c11 -O2 -g $(WARN)
-TEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -I$(BUILD)/ksft
+# kselftest_harness.h passes _metadata/variant to every test, used or not.
+TEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Wno-unused-parameter -I$(BUILD)/ksft
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS_THREADS := -lpthread
 
