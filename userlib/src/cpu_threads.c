@@ -19,8 +19,11 @@
 
 #include "cpu_internal.h"
 
-/* Rounds of polling before a worker sleeps: some tens of microseconds. */
-#define SPIN_ROUNDS	20000
+/*
+ * Rounds of polling before a worker sleeps: tens of microseconds, enough for
+ * back-to-back layers; longer spins only burn a shared machine's cores.
+ */
+#define SPIN_ROUNDS	2000
 
 static _Atomic int configured_threads;	/* 0: not yet read from the environment */
 
