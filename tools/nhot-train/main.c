@@ -5,6 +5,7 @@
  *
  *   nhot-train train --data DIR [--epochs E] [--seed S] -o MODEL.nhf [options]
  *   nhot-train eval -m MODEL.nhf --data DIR [--reference]
+ *   nhot-train finetune -m FLOAT.nhf -o OUT.nhf [--stages ...] (finetune.c)
  *
  * A usage error prints one line on stderr and exits 2; a failure while
  * working prints why and exits 1.
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finetune.h"
 #include "train.h"
 
 #define EXIT_USAGE	2
@@ -25,6 +27,8 @@ static const char usage_text[] =
 	"                        [--lr LR] [--weight-decay WD] [--threads T] [--limit N]\n"
 	"                        [--no-augment]\n"
 	"       nhot-train eval -m MODEL.nhf --data DIR [--threads T] [--limit N] [--reference]\n"
+	"       nhot-train finetune -m FLOAT.nhf -o OUT.nhf [--stages uniform,nhot|nhot|uniform]\n"
+	"                           [-n N] [-b B] [--epochs E1[,E2]] [options] (finetune --help)\n"
 	"       nhot-train --help\n";
 
 static void usage_error(const char *fmt, ...)
@@ -119,10 +123,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2)
-		usage_error("missing command: train or eval");
+		usage_error("missing command: train, eval or finetune");
 	cmd = argv[1];
+	if (!strcmp(cmd, "finetune"))
+		return finetune_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "train") && strcmp(cmd, "eval"))
-		usage_error("unknown command '%s': train or eval", cmd);
+		usage_error("unknown command '%s': train, eval or finetune", cmd);
 	is_train = !strcmp(cmd, "train");
 
 	opterr = 0;

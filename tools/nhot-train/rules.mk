@@ -56,7 +56,10 @@ FLOAT_MODEL_SEED   ?= 1
 # Retrained only when the trainer, the network rules or the file format
 # change (not when the rest of libnhot or its float forward pass does, which
 # training does not use): the binary is an order-only prerequisite.
-$(FLOAT_MODEL): $(TRAIN_SRCS) $(TRAIN_HDRS) userlib/src/fmodel.c userlib/src/fmodel_io.c \
+# The fine-tuning command's files (finetune*, fakequant*) are not part of
+# float training either.
+TRAIN_FT_FILES := $(wildcard $(TRAIN_DIR)/finetune.* $(TRAIN_DIR)/fakequant.*)
+$(FLOAT_MODEL): $(filter-out $(TRAIN_FT_FILES),$(TRAIN_SRCS) $(TRAIN_HDRS)) userlib/src/fmodel.c userlib/src/fmodel_io.c \
 		userlib/include/nhot_fmodel.h | $(NHOT_TRAIN)
 	@mkdir -p $(@D)
 	$(NHOT_TRAIN) train --data $(FMNIST_DIR) --epochs $(FLOAT_MODEL_EPOCHS) \

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nhot-train finetune: the paper's fine-tuning under fake quantization.
+ *
+ *   nhot-train finetune -m FLOAT.nhf -o OUT.nhf [--stages uniform,nhot|nhot|uniform]
+ *                       [-n N] [-b B] [--epochs E1[,E2]] [--data DIR] [--seed S]
+ *                       [--batch B] [--lr LR] [--weight-decay WD] [--threads T]
+ *                       [--limit N] [--no-augment]
+ *
+ * Stage "uniform" trains against uniform b-bit weights (S(4, b)), stage
+ * "nhot" against S(n, b); the two-stage schedule runs them in that order,
+ * the second starting from the first's weights. Each stage is the float
+ * training loop (train_network()) with the weight fake quantization of
+ * fakequant.c as its transform: the forward and backward passes see the
+ * quantized weights, the updates go to the float master weights
+ * (straight-through estimator). The output is the float model of master
+ * weights, which nhot-quant quantize turns into exactly the weights the
+ * last stage trained against. See docs/finetune.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "fakequant.h"
+#include "finetune.h"
+#include "tnet.h"
+#include "train.h"
+
+#define EXIT_USAGE	2
+#define MAX_STAGES	2
+#define EVAL_BATCH	250
+#define DEFAULT_DATA	"/usr/share/datasets/fashion-mnist"
+/*
+ * Training passes between two scale searches: the search is most of the
+ * cost of a pass, and at fine-tuning learning rates 16 steps move the
+ * weights far less than one quantization step.
+ */
+#define SCALE_REFRESH	16
+
+enum stage_kind { STAGE_UNIFORM, STAGE_NHOT };
+
+struct finetune_opts {
+	const char *model_path;
+	const char *out_path;
+	const char *data_dir;
+	enum stage_kind stages[MAX_STAGES];
+	int stage_count;
+	int epochs[MAX_STAGES];
+	int epoch_count;
+	int n, b;
+	struct train_opts train;	/* epochs and seed are set per stage */
+};
+
+static const char finetune_usage[] =
+	"usage: nhot-train finetune -m FLOAT.nhf -o OUT.nhf [--stages uniform,nhot|nhot|uniform]\n"
+	"                           [-n N] [-b B] [--epochs E1[,E2]] [--data DIR] [--seed S]\n"
+	"                           [--batch B] [--lr LR] [--weight-decay WD] [--threads T]\n"
+	"                           [--limit N] [--no-augment]\n";
+
+static void ft_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("nhot-train finetune: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see nhot-train finetune --help)\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static long long ft_int(const char *opt, const char *s, long long lo, long long hi)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		ft_usage_error("%s wants an integer in %lld..%lld, not '%s'", opt, lo, hi, s);
+	return v;
+}
+
+static double ft_real(const char *opt, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi))
+		ft_usage_error("%s wants a number in %g..%g, not '%s'", opt, lo, hi, s);
+	return v;
+}
+
+/* "uniform,nhot", "nhot" or "uniform". */
+static void parse_stages(const char *s, struct finetune_opts *o)
+{
+	if (!strcmp(s, "uniform,nhot")) {
+		o->stages[0] = STAGE_UNIFORM;
+		o->stages[1] = STAGE_NHOT;
+		o->stage_count = 2;
+	} else if (!strcmp(s, "nhot") || !strcmp(s, "uniform")) {
+		o->stages[0] = !strcmp(s, "nhot") ? STAGE_NHOT : STAGE_UNIFORM;
+		o->stage_count = 1;
+	} else {
+		ft_usage_error("--stages wants uniform,nhot or nhot or uniform, not '%s'", s);
+	}
+}
+
+/* "E" or "E1,E2", each 1..1000. */
+static void parse_epochs(const char *s, struct finetune_opts *o)
+{
+	char buf[32], *comma;
+
+	if (strlen(s) >= sizeof(buf))
+		ft_usage_error("--epochs wants E or E1,E2, not '%s'", s);
+	strcpy(buf, s);
+	comma = strchr(buf, ',');
+	if (comma)
+		*comma = '\0';
+	o->epochs[0] = (int)ft_int("--epochs", buf, 1, 1000);
+	o->epoch_count = 1;
+	if (comma) {
+		o->epochs[1] = (int)ft_int("--epochs", comma + 1, 1, 1000);
+		o->epoch_count = 2;
+	}
+}
+
+enum { OPT_LR = 256, OPT_WD, OPT_THREADS, OPT_LIMIT, OPT_NO_AUGMENT, OPT_STAGES };
+
+static void parse_args(int argc, char **argv, struct finetune_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "stages", required_argument, NULL, OPT_STAGES },
+		{ "epochs", required_argument, NULL, 'e' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "batch", required_argument, NULL, 'B' },
+		{ "lr", required_argument, NULL, OPT_LR },
+		{ "weight-decay", required_argument, NULL, OPT_WD },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "no-augment", no_argument, NULL, OPT_NO_AUGMENT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *epochs = "1";
+	int opt;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":m:o:d:e:s:n:b:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			o->model_path = optarg;
+			break;
+		case 'o':
+			o->out_path = optarg;
+			break;
+		case 'd':
+			o->data_dir = optarg;
+			break;
+		case OPT_STAGES:
+			parse_stages(optarg, o);
+			break;
+		case 'e':
+			epochs = optarg;
+			break;
+		case 's':
+			o->train.seed = (uint64_t)ft_int("--seed", optarg, 0, 1LL << 62);
+			break;
+		case 'n':
+			o->n = (int)ft_int("-n", optarg, 1, 4);
+			break;
+		case 'b':
+			o->b = (int)ft_int("-b", optarg, 2, 8);
+			break;
+		case 'B':
+			o->train.batch = (int)ft_int("--batch", optarg, 1, 4096);
+			break;
+		case OPT_LR:
+			o->train.lr = ft_real("--lr", optarg, 1e-7, 1.0);
+			break;
+		case OPT_WD:
+			o->train.weight_decay = ft_real("--weight-decay", optarg, 0.0, 1.0);
+			break;
+		case OPT_THREADS:
+			o->train.threads = (int)ft_int("--threads", optarg, 1, 64);
+			break;
+		case OPT_LIMIT:
+			o->train.limit = (long)ft_int("--limit", optarg, 1, 1L << 30);
+			break;
+		case OPT_NO_AUGMENT:
+			o->train.augment = 0;
+			break;
+		case 'h':
+			fputs(finetune_usage, stdout);
+			exit(0);
+		case ':':
+			ft_usage_error("option '%s' needs a value", argv[optind - 1]);
+			break;
+		default:
+			ft_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		ft_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o->model_path || !o->out_path)
+		ft_usage_error("needs -m FLOAT.nhf and -o OUT.nhf");
+	parse_epochs(epochs, o);
+	if (o->epoch_count != o->stage_count)
+		ft_usage_error("--epochs gives %d value(s) for %d stage(s)", o->epoch_count,
+			       o->stage_count);
+}
+
+/*
+ * Top-1 accuracy of net over count images of ds with its weights on S(n, b),
+ * the scales searched once for the final weights (as nhot-quant will).
+ */
+static int fq_accuracy(struct nhot_fnet *net, const struct dataset *ds, size_t count,
+		       int n, int b, size_t *hits)
+{
+	size_t pix = (size_t)ds->rows * ds->cols, i, j;
+	int labels[EVAL_BATCH], ret;
+	struct fq_weights fq;
+	struct tnet t;
+
+	*hits = 0;
+	ret = fq_weights_init(&fq, net, n, b, INT_MAX);
+	if (ret)
+		return ret;
+	ret = tnet_init(&t, net, EVAL_BATCH);
+	if (ret) {
+		fq_weights_release(&fq);
+		return ret;
+	}
+	ret = tnet_set_wtransform(&t, fq_weights_transform, &fq);
+	for (i = 0; !ret && i < count; i += EVAL_BATCH) {
+		int b = (int)(count - i < EVAL_BATCH ? count - i : EVAL_BATCH);
+
+		ret = tnet_forward(&t, ds->images + i * pix, b);
+		if (ret)
+			break;
+		tnet_predict(&t, labels);
+		for (j = 0; j < (size_t)b; j++)
+			*hits += labels[j] == ds->labels[i + j];
+	}
+	tnet_release(&t);
+	fq_weights_release(&fq);
+	return ret;
+}
+
+static int load_data(const char *dir, const char *prefix, struct dataset *ds)
+{
+	char err[512];
+	int ret = dataset_load(dir, prefix, ds, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "nhot-train finetune: %s\n", err);
+	return ret;
+}
+
+/* The network must take the data set's images to its 10 classes. */
+static int check_shapes(const struct finetune_opts *o, const struct nhot_fnet *net,
+			const struct dataset *train, const struct dataset *test)
+{
+	const struct nhot_fnode *in = &net->nodes[0];
+	const struct nhot_fnode *last = &net->nodes[net->node_count - 1];
+
+	if (train->rows == test->rows && train->cols == test->cols &&
+	    in->out_h == test->rows && in->out_w == test->cols && in->out_c == 1 &&
+	    nhot_fnode_elems(last) == 10)
+		return 0;
+	fprintf(stderr, "nhot-train finetune: %s takes %ux%ux%u images to %zu outputs; the "
+		"data set has %ux%ux1 (train) and %ux%ux1 (test) images of 10 classes\n",
+		o->model_path, in->out_h, in->out_w, in->out_c, nhot_fnode_elems(last),
+		train->rows, train->cols, test->rows, test->cols);
+	return -EINVAL;
+}
+
+static int run_stages(const struct finetune_opts *o, struct nhot_fnet *net,
+		      const struct dataset *train, const struct dataset *test)
+{
+	struct train_opts to = o->train;
+	struct fq_weights fq;
+	size_t count, hits;
+	int s, n = o->n, ret;
+
+	for (s = 0; s < o->stage_count; s++) {
+		n = o->stages[s] == STAGE_UNIFORM ? 4 : o->n;
+		to.epochs = o->epochs[s];
+		/* A stage's own seed: the two stages shuffle differently. */
+		to.seed = o->train.seed + (uint64_t)s;
+		fprintf(stderr, "stage %d/%d: %s, weights on S(%d, %d)\n", s + 1,
+			o->stage_count, o->stages[s] == STAGE_UNIFORM ? "uniform" : "nhot",
+			n, o->b);
+		ret = fq_weights_init(&fq, net, n, o->b, SCALE_REFRESH);
+		if (ret) {
+			fprintf(stderr, "nhot-train finetune: cannot set up fake quantization: %s\n",
+				strerror(-ret));
+			return ret;
+		}
+		ret = train_network(&to, net, train, test, fq_weights_transform, &fq);
+		fq_weights_release(&fq);
+		if (ret)
+			return ret;
+	}
+	count = to.limit && (size_t)to.limit < test->count ? (size_t)to.limit : test->count;
+	ret = fq_accuracy(net, test, count, n, o->b, &hits);
+	if (ret) {
+		fprintf(stderr, "nhot-train finetune: evaluation failed: %s\n", strerror(-ret));
+		return ret;
+	}
+	printf("fake-quantized test accuracy: %.2f%% (%zu/%zu) with weights on S(%d, %d)\n",
+	       100.0 * hits / count, hits, count, n, o->b);
+	return 0;
+}
+
+int finetune_main(int argc, char **argv)
+{
+	struct finetune_opts o = {
+		.data_dir = DEFAULT_DATA,
+		.stages = { STAGE_UNIFORM, STAGE_NHOT }, .stage_count = 2,
+		.n = 2, .b = 8,
+		.train = {
+			.seed = 1, .batch = 64, .lr = 2e-4, .weight_decay = 0.0,
+			.threads = 1, .augment = 1,
+		},
+	};
+	struct dataset train = { 0 }, test = { 0 };
+	struct nhot_fnet *net = NULL;
+	int ret, status = 1;
+
+	parse_args(argc, argv, &o);
+	o.train.data_dir = o.data_dir;
+	o.train.out_path = o.out_path;
+	openblas_set_num_threads(o.train.threads);
+	ret = nhot_fnet_load(o.model_path, &net);
+	if (ret) {
+		fprintf(stderr, "nhot-train finetune: cannot load %s: %s\n", o.model_path,
+			strerror(-ret));
+		return 1;
+	}
+	if (load_data(o.data_dir, "train", &train) || load_data(o.data_dir, "t10k", &test) ||
+	    check_shapes(&o, net, &train, &test) || run_stages(&o, net, &train, &test))
+		goto out;
+	ret = nhot_fnet_save(net, o.out_path);
+	if (ret) {
+		fprintf(stderr, "nhot-train finetune: cannot write %s: %s\n", o.out_path,
+			strerror(-ret));
+		goto out;
+	}
+	fprintf(stderr, "wrote %s\n", o.out_path);
+	status = 0;
+out:
+	nhot_fnet_free(net);
+	dataset_free(&test);
+	dataset_free(&train);
+	return status;
+}
