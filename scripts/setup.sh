@@ -15,6 +15,7 @@ libnl-3-dev libnl-genl-3-dev
 dataset-fashion-mnist
 clang libclang-rt-14-dev llvm
 gnuplot-nox zlib1g-dev
+groff-base
 "
 
 missing=""
