@@ -266,6 +266,50 @@ static uint64_t count_shift_adds(const struct cpu_job *job)
 	return total * l->batch;
 }
 
+/*
+ * S(n, b) as tables, with each code's NAF term count, built once for every
+ * (n, b): building them costs some hundred NAF computations, which a small
+ * layer would otherwise pay on every call.
+ */
+struct set_entry {
+	struct nhot_set_table set;
+	uint8_t terms[NHOT_SET_MAX];
+	int ret;
+};
+
+static struct set_entry set_entries[NHOT_MAX_N + 1][NHOT_MAX_B + 1];
+static pthread_once_t set_once = PTHREAD_ONCE_INIT;
+
+static void build_set_entries(void)
+{
+	int n, b, i;
+
+	for (n = NHOT_MIN_N; n <= NHOT_MAX_N; n++) {
+		for (b = NHOT_MIN_B; b <= NHOT_MAX_B; b++) {
+			struct set_entry *e = &set_entries[n][b];
+
+			e->ret = nhot_set_table_build(n, b, &e->set);
+			for (i = 0; !e->ret && i < e->set.size; i++)
+				e->terms[i] = (uint8_t)nhot_naf_weight(e->set.value[i]);
+		}
+	}
+}
+
+static int set_tables(int n, int b, struct cpu_job *job)
+{
+	const struct set_entry *e;
+
+	if (n < NHOT_MIN_N || n > NHOT_MAX_N || b < NHOT_MIN_B || b > NHOT_MAX_B)
+		return -EINVAL;	/* nhot_layer_check() already refused these */
+	pthread_once(&set_once, build_set_entries);
+	e = &set_entries[n][b];
+	if (e->ret)
+		return e->ret;
+	job->set = e->set;
+	memcpy(job->terms, e->terms, sizeof(job->terms));
+	return 0;
+}
+
 /* Present (-EINVAL) and long enough (-ERANGE), in nhot_ref_run()'s order. */
 static int check_buffer(const void *p, size_t len, uint64_t need)
 {
@@ -320,11 +364,9 @@ int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 	switch (layer->type) {
 	case NHOT_LAYER_CONV2D:
 	case NHOT_LAYER_FC:
-		ret = nhot_set_table_build((int)layer->w_n, (int)layer->w_b, &job.set);
+		ret = set_tables((int)layer->w_n, (int)layer->w_b, &job);
 		if (ret)
 			return ret;
-		for (int i = 0; i < job.set.size; i++)
-			job.terms[i] = (uint8_t)nhot_naf_weight(job.set.value[i]);
 		if (layer->type == NHOT_LAYER_FC) {
 			job.groups = 1;
 			job.cg = job.s.k;
