@@ -59,6 +59,7 @@ include userlib/rules.mk
 -include bench/rules.mk
 -include models/rules.mk
 -include packaging/rules.mk
+-include results/rules.mk
 
 .PHONY: tools
 tools: $(TOOLS)
