@@ -771,78 +771,81 @@ static inline void reduce4(__m512i a, __m512i b, __m512i c, __m512i d, int32_t o
 	_mm_storeu_si128((void *)out, q);
 }
 
+/*
+ * Batch-1 rows o0..o1: WIDE for 8-bit codes (a 256-entry lookup), TERMS when
+ * the caller wants counters. Everything shared by the rows of a chunk (masks,
+ * offsets, the input bytes) is computed once per chunk.
+ */
 static inline __attribute__((always_inline)) void
-gemv_rows(const uint32_t M, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
+gemv_rows(const int WIDE, const int TERMS, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
 {
 	const struct cpu_job *job = gv->job;
 	const struct code_tables *ct = &gv->ct;
-	uint32_t k = job->s.k, out_c = job->l->out_c, chunks = (k + 63) / 64;
-	uint32_t o, chunk, m, r;
-	size_t row_bytes = (size_t)(job->s.weight_bytes / out_c);
+	const uint32_t k = job->s.k, out_c = job->l->out_c, chunks = (k + 63) / 64;
+	const size_t row_bytes = (size_t)(job->s.weight_bytes / out_c), chunk_bytes = 8 * ct->bits;
 	const __m512i zin = _mm512_set1_epi8((char)job->l->in_zero), zero = _mm512_setzero_si512();
-	const int want_terms = job->want_terms;
+	const __m512i gather = ct->gather, fields = ct->fields, mask = ct->mask, size = ct->size;
+	const __m512i v0 = ct->value[0], v1 = ct->value[1];
+	const uint8_t *in = job->t->input;
 	__m512i tsum = zero;
 	__mmask64 bad = 0;
+	uint32_t o, chunk, r;
 
 	for (o = o0; o < o1; o += GEMV_ROWS_IN_FLIGHT) {
 		const uint8_t *row[GEMV_ROWS_IN_FLIGHT];
-		__m512i acc[GEMV_ROWS_IN_FLIGHT][GEMV_MAX_ROWS], rs[GEMV_ROWS_IN_FLIGHT];
+		__m512i acc[GEMV_ROWS_IN_FLIGHT], rz[GEMV_ROWS_IN_FLIGHT];
 		__mmask64 live[GEMV_ROWS_IN_FLIGHT];
+		int32_t sums[GEMV_ROWS_IN_FLIGHT];
 
 #pragma GCC unroll 4
 		for (r = 0; r < GEMV_ROWS_IN_FLIGHT; r++) {
 			/* Past the end: re-read the last row, but count nothing of it. */
 			live[r] = o + r < o1 ? ~0ULL : 0;
 			row[r] = job->t->weights + (size_t)(o + r < o1 ? o + r : o1 - 1) * row_bytes;
-			rs[r] = zero;
-#pragma GCC unroll 4
-			for (m = 0; m < M; m++)
-				acc[r][m] = zero;
+			acc[r] = zero;
+			rz[r] = zero;
 		}
 		for (chunk = 0; chunk < chunks; chunk++) {
-			__m512i x[GEMV_MAX_ROWS];
-			__mmask64 lanes;
+			size_t off = chunk * chunk_bytes, avail = row_bytes - off;
+			uint32_t left = k - chunk * 64;
+			__mmask64 lmask = avail >= 64 ? ~0ULL : ((1ULL << avail) - 1);
+			__mmask64 valid = left >= 64 ? ~0ULL : ((1ULL << left) - 1);
+			__m512i x = _mm512_maskz_loadu_epi8(valid, in + (size_t)chunk * 64);
 
-			lanes = k - chunk * 64 >= 64 ? ~0ULL : ((1ULL << (k - chunk * 64)) - 1);
-#pragma GCC unroll 4
-			for (m = 0; m < M; m++)
-				x[m] = _mm512_maskz_loadu_epi8(lanes, job->t->input +
-							       (size_t)m * k + chunk * 64);
 #pragma GCC unroll 4
 			for (r = 0; r < GEMV_ROWS_IN_FLIGHT; r++) {
-				__mmask64 valid;
-				__m512i codes = load_codes(row[r], row_bytes, chunk, k, ct, &valid);
-				__m512i v;
+				__m512i raw = _mm512_maskz_loadu_epi8(lmask, row[r] + off);
+				__m512i codes, v;
+				__mmask64 vm = valid & live[r];
 
-				valid &= live[r];
-				v = _mm512_maskz_mov_epi8(valid, lookup256(ct->value, codes, ct->bits));
-				bad |= _mm512_mask_cmpge_epu8_mask(valid, codes, ct->size);
+				raw = _mm512_permutexvar_epi8(gather, raw);
+				codes = _mm512_and_si512(_mm512_multishift_epi64_epi8(fields, raw), mask);
+				if (WIDE)
+					v = lookup256(ct->value, codes, 8);
+				else
+					v = _mm512_permutex2var_epi8(v0, codes, v1);
+				bad |= _mm512_mask_cmpge_epu8_mask(vm, codes, size);
+				v = _mm512_maskz_mov_epi8(vm, v);
+				acc[r] = _mm512_dpbusd_epi32(acc[r], x, v);
 				/* in_zero * sum(w), subtracted lane by lane below. */
-				rs[r] = _mm512_dpbusd_epi32(rs[r], zin, v);
-				if (want_terms) {
-					__m512i t = _mm512_maskz_mov_epi8(valid,
-						lookup256(ct->terms, codes, ct->bits));
+				rz[r] = _mm512_dpbusd_epi32(rz[r], zin, v);
+				if (TERMS) {
+					__m512i t = _mm512_maskz_mov_epi8(vm,
+						lookup256(ct->terms, codes, WIDE ? 8 : 7));
 
 					tsum = _mm512_add_epi64(tsum, _mm512_sad_epu8(t, zero));
 				}
-#pragma GCC unroll 4
-				for (m = 0; m < M; m++)
-					acc[r][m] = _mm512_dpbusd_epi32(acc[r][m], x[m], v);
 			}
 		}
-		for (m = 0; m < M; m++) {
-			int32_t sums[GEMV_ROWS_IN_FLIGHT];
-
-			reduce4(_mm512_sub_epi32(acc[0][m], rs[0]), _mm512_sub_epi32(acc[1][m], rs[1]),
-				_mm512_sub_epi32(acc[2][m], rs[2]), _mm512_sub_epi32(acc[3][m], rs[3]),
-				sums);
-			for (r = 0; r < GEMV_ROWS_IN_FLIGHT && o + r < o1; r++)
-				gv->acc[(size_t)m * out_c + o + r] = sums[r];
-		}
+		reduce4(_mm512_sub_epi32(acc[0], rz[0]), _mm512_sub_epi32(acc[1], rz[1]),
+			_mm512_sub_epi32(acc[2], rz[2]), _mm512_sub_epi32(acc[3], rz[3]), sums);
+		for (r = 0; r < GEMV_ROWS_IN_FLIGHT && o + r < o1; r++)
+			gv->acc[o + r] = sums[r];
 	}
 	if (bad)
 		atomic_store(&gv->bad_code, 1);
-	atomic_fetch_add(&gv->terms, (uint64_t)_mm512_reduce_add_epi64(tsum));
+	if (TERMS)
+		atomic_fetch_add(&gv->terms, (uint64_t)_mm512_reduce_add_epi64(tsum));
 }
 
 static void gemv_task(void *arg, size_t task, int worker)
@@ -850,9 +853,17 @@ static void gemv_task(void *arg, size_t task, int worker)
 	struct gemv_plan *gv = arg;
 	uint32_t out_c = gv->job->l->out_c, o0 = (uint32_t)task * GEMV_ROWS_PER_TASK;
 	uint32_t o1 = o0 + GEMV_ROWS_PER_TASK < out_c ? o0 + GEMV_ROWS_PER_TASK : out_c;
+	int wide = gv->ct.bits == 8, terms = gv->job->want_terms;
 
 	(void)worker;
-	gemv_rows(GEMV_MAX_ROWS, gv, o0, o1);
+	if (wide && terms)
+		gemv_rows(1, 1, gv, o0, o1);
+	else if (wide)
+		gemv_rows(1, 0, gv, o0, o1);
+	else if (terms)
+		gemv_rows(0, 1, gv, o0, o1);
+	else
+		gemv_rows(0, 0, gv, o0, o1);
 }
 
 static int gemv_fc(struct cpu_job *job)
