@@ -16,10 +16,10 @@
 
 /**
  * struct nhot_engine_ops - what a backend implements
- * @start: start @job; called with the device lock held (atomic context).
- *	@hang: the job must never complete (debugfs hang_jobs), as a hung
- *	engine would not: only a reset or a cancel ends it
- * @cancel: make the running @job end early with -ECANCELED; called with the
+ * @start: start the job; called with the device lock held (atomic context).
+ *	With hang set the job must never complete (debugfs hang_jobs), as on
+ *	a hung engine: only a reset or a cancel ends it
+ * @cancel: make the running job end early with -ECANCELED; called with the
  *	device lock held; the engine still reports it with
  *	nhot_engine_job_done()
  * @reset: abandon the running job; may sleep.  On return the engine touches
