@@ -9,13 +9,15 @@
  *
  * Stage "uniform" trains against uniform b-bit weights (S(4, b)), stage
  * "nhot" against S(n, b); the two-stage schedule runs them in that order,
- * the second starting from the first's weights. Each stage is the float
- * training loop (train_network()) with the weight fake quantization of
- * fakequant.c as its transform: the forward and backward passes see the
- * quantized weights, the updates go to the float master weights
- * (straight-through estimator). The output is the float model of master
- * weights, which nhot-quant quantize turns into exactly the weights the
- * last stage trained against. See docs/finetune.md.
+ * the second starting from the first's weights. Both stages round the
+ * activations onto nhot-quant's uint8 grids. Each stage is the float
+ * training schedule (finetune_loop.c) with the weight fake quantization of
+ * fakequant.c as the trainer's weight transform and the activation one of
+ * fakequant_act.c: the passes see quantized values, the gradients pass
+ * straight through to the float master weights (straight-through
+ * estimator). The output is the float model of master weights, which
+ * nhot-quant quantize turns into exactly the weights the last stage
+ * trained against. See docs/finetune.md.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,7 +30,9 @@
 #include <cblas.h>
 
 #include "fakequant.h"
+#include "fakequant_act.h"
 #include "finetune.h"
+#include "finetune_loop.h"
 #include "tnet.h"
 #include "train.h"
 
@@ -223,16 +227,16 @@ static void parse_args(int argc, char **argv, struct finetune_opts *o)
 }
 
 /*
- * Top-1 accuracy of net over count images of ds with its weights on S(n, b),
- * the scales searched once for the final weights (as nhot-quant will).
+ * Top-1 accuracy of net over count images of ds with its weights on S(n, b)
+ * and its activations on acts' grids, both set up for the final weights
+ * (as nhot-quant will).
  */
 static int fq_accuracy(struct nhot_fnet *net, const struct dataset *ds, size_t count,
-		       int n, int b, size_t *hits)
+		       int n, int b, struct fq_acts *acts, size_t *hits)
 {
-	size_t pix = (size_t)ds->rows * ds->cols, i, j;
-	int labels[EVAL_BATCH], ret;
 	struct fq_weights fq;
 	struct tnet t;
+	int ret;
 
 	*hits = 0;
 	ret = fq_weights_init(&fq, net, n, b, INT_MAX);
@@ -244,16 +248,10 @@ static int fq_accuracy(struct nhot_fnet *net, const struct dataset *ds, size_t c
 		return ret;
 	}
 	ret = tnet_set_wtransform(&t, fq_weights_transform, &fq);
-	for (i = 0; !ret && i < count; i += EVAL_BATCH) {
-		int b = (int)(count - i < EVAL_BATCH ? count - i : EVAL_BATCH);
-
-		ret = tnet_forward(&t, ds->images + i * pix, b);
-		if (ret)
-			break;
-		tnet_predict(&t, labels);
-		for (j = 0; j < (size_t)b; j++)
-			*hits += labels[j] == ds->labels[i + j];
-	}
+	if (!ret)
+		ret = fq_acts_calibrate(acts);
+	if (!ret)
+		ret = ft_accuracy(&t, ds, count, acts, hits);
 	tnet_release(&t);
 	fq_weights_release(&fq);
 	return ret;
@@ -292,8 +290,16 @@ static int run_stages(const struct finetune_opts *o, struct nhot_fnet *net,
 {
 	struct train_opts to = o->train;
 	struct fq_weights fq;
+	struct fq_acts acts;
 	size_t count, hits;
 	int s, n = o->n, ret;
+
+	ret = fq_acts_init(&acts, net, train);
+	if (ret) {
+		fprintf(stderr, "nhot-train finetune: cannot calibrate the activations: %s\n",
+			strerror(-ret));
+		return ret;
+	}
 
 	for (s = 0; s < o->stage_count; s++) {
 		n = o->stages[s] == STAGE_UNIFORM ? 4 : o->n;
@@ -307,22 +313,24 @@ static int run_stages(const struct finetune_opts *o, struct nhot_fnet *net,
 		if (ret) {
 			fprintf(stderr, "nhot-train finetune: cannot set up fake quantization: %s\n",
 				strerror(-ret));
-			return ret;
+			goto out;
 		}
-		ret = train_network(&to, net, train, test, fq_weights_transform, &fq);
+		ret = ft_train(&to, net, train, test, &fq, &acts);
 		fq_weights_release(&fq);
 		if (ret)
-			return ret;
+			goto out;
 	}
 	count = to.limit && (size_t)to.limit < test->count ? (size_t)to.limit : test->count;
-	ret = fq_accuracy(net, test, count, n, o->b, &hits);
+	ret = fq_accuracy(net, test, count, n, o->b, &acts, &hits);
 	if (ret) {
 		fprintf(stderr, "nhot-train finetune: evaluation failed: %s\n", strerror(-ret));
-		return ret;
+		goto out;
 	}
-	printf("fake-quantized test accuracy: %.2f%% (%zu/%zu) with weights on S(%d, %d)\n",
-	       100.0 * hits / count, hits, count, n, o->b);
-	return 0;
+	printf("fake-quantized test accuracy: %.2f%% (%zu/%zu) with weights on S(%d, %d), "
+	       "uint8 activations\n", 100.0 * hits / count, hits, count, n, o->b);
+out:
+	fq_acts_release(&acts);
+	return ret;
 }
 
 int finetune_main(int argc, char **argv)

@@ -58,7 +58,7 @@ FLOAT_MODEL_SEED   ?= 1
 # training does not use): the binary is an order-only prerequisite.
 # The fine-tuning command's files (finetune*, fakequant*) are not part of
 # float training either.
-TRAIN_FT_FILES := $(wildcard $(TRAIN_DIR)/finetune.* $(TRAIN_DIR)/fakequant.*)
+TRAIN_FT_FILES := $(wildcard $(TRAIN_DIR)/finetune* $(TRAIN_DIR)/fakequant*)
 $(FLOAT_MODEL): $(filter-out $(TRAIN_FT_FILES),$(TRAIN_SRCS) $(TRAIN_HDRS)) userlib/src/fmodel.c userlib/src/fmodel_io.c \
 		userlib/include/nhot_fmodel.h | $(NHOT_TRAIN)
 	@mkdir -p $(@D)

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fake quantization of activations for fine-tuning: every node's output
+ * rounded onto the uint8 grid nhot-quant quantize gives it (min/max
+ * calibration over the same training images, the same scale, zero point
+ * and activation clamp), back in real units.
+ */
+#ifndef NHOT_TRAIN_FAKEQUANT_ACT_H
+#define NHOT_TRAIN_FAKEQUANT_ACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "idx.h"
+#include "nhot_fmodel.h"
+
+/* nhot-quant quantize's default: calibration images spread over the training set. */
+#define FQ_CALIB_IMAGES	1000
+
+/** One node's output grid: real = (q - zero) * scale, q in qmin..qmax. */
+struct fq_act_grid {
+	float lo, hi;		/* calibrated range, always holding 0 */
+	double scale;
+	int zero, qmin, qmax;
+};
+
+/**
+ * struct fq_acts - the activation grids of a network
+ * @net: the network (not owned)
+ * @grids: per node; node 0 (the input) is pixel / 255 and never rounded
+ * @calib: @calib_count images (NHWC floats), owned
+ */
+struct fq_acts {
+	const struct nhot_fnet *net;
+	struct fq_act_grid *grids;
+	float *calib;
+	unsigned int calib_count;
+};
+
+/*
+ * Takes nhot-quant's calibration images from train (image i * count /
+ * FQ_CALIB_IMAGES, or all when fewer) and calibrates. 0, -EINVAL, -ENOMEM,
+ * or the forward pass's error.
+ */
+int fq_acts_init(struct fq_acts *a, const struct nhot_fnet *net, const struct dataset *train);
+void fq_acts_release(struct fq_acts *a);
+
+/*
+ * The grids for the network's current weights: min/max of each node's
+ * output of libnhot's float forward pass over the calibration images (what
+ * nhot-quant calibrates with), pools keeping their input's grid.
+ */
+int fq_acts_calibrate(struct fq_acts *a);
+
+/* Rounds count outputs of node (after its activation) onto its grid in place. */
+void fq_acts_apply(const struct fq_acts *a, uint32_t node, float *y, size_t count);
+
+#endif
