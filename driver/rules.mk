@@ -45,13 +45,17 @@ $(CHECKPATCH):
 	@d=$$(basename $(CHECKPATCH_SRC) .tar.xz); \
 	tar -xJf $(CHECKPATCH_SRC) -C $(CHECKPATCH_DIR) --strip-components=1 \
 		$$d/scripts/checkpatch.pl $$d/scripts/spelling.txt \
-		$$d/scripts/const_structs.checkpatch
+		$$d/scripts/const_structs.checkpatch $$d/scripts/kernel-doc
 	@touch $@
 
+KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h driver/model/nhot_model.c \
+	       driver/model/nhot_model.h)) uapi/linux/nhot.h
+
+# checkpatch --strict, then kernel-doc -Wall: any warning fails.
 checkpatch: $(CHECKPATCH)
-	$(CHECKPATCH) --strict --no-tree --quiet --show-types -f \
-		$(filter-out %.mod.c %/test_model_vs_ref.c,$(wildcard driver/*.c driver/*.h driver/model/*.c \
-		driver/model/*.h)) uapi/linux/nhot.h
+	$(CHECKPATCH) --strict --no-tree --quiet --show-types -f $(KERNEL_SRCS)
+	@out=$$(perl $(CHECKPATCH_DIR)/scripts/kernel-doc -none -Wall $(KERNEL_SRCS) 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "kernel-doc: clean"
 
 # The model against libnhot's reference, plain and under ASan/UBSan.
 MODEL_TEST_SRCS := driver/model/test_model_vs_ref.c driver/model/nhot_model.c \
