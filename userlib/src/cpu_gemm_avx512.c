@@ -697,17 +697,26 @@ static int avx512_conv(struct cpu_job *job)
 		gp->mc = gp->rmax;
 	if (gp->mc > 16 * gp->rmax)
 		gp->mc = 16 * gp->rmax;
-	/* Enough tasks for every thread when there are few output positions. */
-	while (gp->mc > gp->rmax &&
-	       (size_t)job->groups * ((gp->m + gp->mc - 1) / gp->mc) < 4 * (size_t)job->threads)
-		gp->mc -= gp->rmax;
+	/*
+	 * Enough tasks for every thread (4 each, to balance) when there are few
+	 * output positions: first split the panels (each task still reads its
+	 * B panels once), then the rows (each row block re-reads the panels).
+	 */
 	gp->mblocks = (gp->m + gp->mc - 1) / gp->mc;
 	gp->pchunks = 1;
-	tasks = job->groups * gp->mblocks;
-	if (tasks < 2 * (uint32_t)job->threads && gp->panels > 1) {
-		gp->pchunks = (2 * (uint32_t)job->threads + tasks - 1) / tasks;
-		if (gp->pchunks > gp->panels)
-			gp->pchunks = gp->panels;
+	if (job->threads > 1) {
+		uint32_t want = 4 * (uint32_t)job->threads;
+
+		tasks = job->groups * gp->mblocks;
+		if (tasks < want && gp->panels > 1) {
+			gp->pchunks = (want + tasks - 1) / tasks;
+			if (gp->pchunks > gp->panels)
+				gp->pchunks = gp->panels;
+		}
+		while (gp->mc > gp->rmax && job->groups * gp->pchunks *
+		       ((gp->m + gp->mc - 1) / gp->mc) < want)
+			gp->mc -= gp->rmax;
+		gp->mblocks = (gp->m + gp->mc - 1) / gp->mc;
 	}
 	if (!gp->direct) {
 		gp->scratch_bytes = (size_t)gp->mc * gp->kp;
