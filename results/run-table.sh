@@ -9,7 +9,9 @@
 #
 # Environment: NHOT_TRAIN, NHOT_QUANT, NHOT_RUN (binaries), FLOAT_MODEL,
 # FMNIST_DIR, WORK (scratch folder), EPOCHS (per stage; a one-stage run
-# gets as many epochs as both stages of a two-stage run together), DOCS.
+# gets as many epochs as both stages of a two-stage run together),
+# TRAIN_LIMIT (training images each epoch of fine-tuning uses: the first
+# ones of the set; 0 for all 60,000), DOCS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=build/host/bin
@@ -20,6 +22,11 @@ FLOAT=${FLOAT_MODEL:-build/models/fmnist-float.nhf}
 DATA=${FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
 WORK=${WORK:-build/results}
 EPOCHS=${EPOCHS:-1}
+TRAIN_LIMIT=${TRAIN_LIMIT:-20000}
+limit_args=()
+if [ "$TRAIN_LIMIT" != 0 ]; then
+	limit_args=(--limit "$TRAIN_LIMIT")
+fi
 DOCS=${DOCS:-docs}
 SEED=1
 
@@ -75,7 +82,7 @@ finetune() {
 	log "$tag: fine-tuning ($args)"
 	# shellcheck disable=SC2086
 	"$TRAIN" finetune -m "$FLOAT" -o "$WORK/$tag.nhf" --data "$DATA" -n "$n" -b "$b" \
-		--seed "$SEED" $args >"$WORK/$tag.out" 2>"$WORK/$tag.log"
+		--seed "$SEED" $args "${limit_args[@]}" >"$WORK/$tag.out" 2>"$WORK/$tag.log"
 	fq=$(sed -n 's/^fake-quantized test accuracy: \([0-9.]*\)%.*/\1/p' "$WORK/$tag.out")
 	measure "$scheme" "$n" "$b" "$stage" "$WORK/$tag.nhf" \
 		"$(awk -v a="$fq" 'BEGIN { printf "%.4f", a / 100 }')"
@@ -97,7 +104,7 @@ for cfg in "uniform 4 8" "uniform 4 4" "pot 1 8" "nhot 2 8" "nhot 3 8"; do
 	fi
 done
 
-awk -F'\t' -v float_acc="$float_acc" -v epochs="$EPOCHS" -v secs="$(($(date +%s) - start))" \
+awk -F'\t' -v float_acc="$float_acc" -v epochs="$EPOCHS" -v train_limit="$TRAIN_LIMIT" -v secs="$(($(date +%s) - start))" \
 	-v md="$DOCS/results.md" -v json="$DOCS/results.json" -v dat="$WORK/plot.dat" \
 	-f results/format.awk "$rows"
 gnuplot -e "dat='$WORK/plot.dat'; out='$DOCS/results.svg'" results/plot.gp

@@ -3,6 +3,10 @@
  * Activation fake quantization with calibrated (not learned) ranges: the
  * integer model's ranges come from nhot-quant's min/max calibration of the
  * float model, so learning others here would not survive quantization.
+ * The calibration runs the trainer's float forward pass (master weights, no
+ * rounding) over nhot-quant's calibration images: libnhot's plain float
+ * pass, which nhot-quant uses, takes ten times longer and sums in another
+ * order, so a range may differ from nhot-quant's in its last float bits.
  * The grid of each node follows userlib/src/model_quantize.c: the range
  * [min(0, lo), max(0, hi)] over 255 steps, the zero point rounded, ReLU
  * clamping at the zero point and ReLU6 at zero + round(6 / scale).
@@ -20,17 +24,19 @@
 
 #include "fakequant_act.h"
 
-#define CALIB_CHUNK	64
+/* Images per calibration forward pass. */
+#define CALIB_CHUNK	250
 
 void fq_acts_release(struct fq_acts *a)
 {
+	tnet_release(&a->t);
 	free(a->grids);
 	free(a->calib);
 	a->grids = NULL;
 	a->calib = NULL;
 }
 
-int fq_acts_init(struct fq_acts *a, const struct nhot_fnet *net, const struct dataset *train)
+int fq_acts_init(struct fq_acts *a, struct nhot_fnet *net, const struct dataset *train)
 {
 	size_t pix, i, src;
 	int rc;
@@ -46,9 +52,10 @@ int fq_acts_init(struct fq_acts *a, const struct nhot_fnet *net, const struct da
 			 FQ_CALIB_IMAGES;
 	a->grids = calloc(net->node_count, sizeof(*a->grids));
 	a->calib = malloc((size_t)a->calib_count * pix * sizeof(float));
-	if (!a->grids || !a->calib) {
+	rc = !a->grids || !a->calib ? -ENOMEM : tnet_init(&a->t, net, CALIB_CHUNK);
+	if (rc) {
 		fq_acts_release(a);
-		return -ENOMEM;
+		return rc;
 	}
 	for (i = 0; i < a->calib_count; i++) {
 		src = i * train->count / a->calib_count;
@@ -93,36 +100,28 @@ int fq_acts_calibrate(struct fq_acts *a)
 	const struct nhot_fnet *net = a->net;
 	size_t in_elems = nhot_fnode_elems(&net->nodes[0]), j, n;
 	unsigned int at, chunk;
-	float **outs;
 	uint32_t i;
 	int rc = 0;
 
-	outs = calloc(net->node_count, sizeof(*outs));
-	if (!outs)
-		return -ENOMEM;
 	for (i = 0; i < net->node_count; i++)
 		a->grids[i].lo = a->grids[i].hi = 0;	/* 0 is always in range */
 	for (at = 0; at < a->calib_count; at += chunk) {
 		chunk = a->calib_count - at < CALIB_CHUNK ? a->calib_count - at : CALIB_CHUNK;
-		rc = nhot_fnet_forward(net, a->calib + (size_t)at * in_elems, (int)chunk, outs);
+		rc = tnet_forward(&a->t, a->calib + (size_t)at * in_elems, (int)chunk);
 		if (rc)
-			break;
+			return rc;
 		for (i = 1; i < net->node_count; i++) {
 			struct fq_act_grid *g = &a->grids[i];
 
 			n = nhot_fnode_elems(&net->nodes[i]) * chunk;
 			for (j = 0; j < n; j++) {
-				if (outs[i][j] < g->lo)
-					g->lo = outs[i][j];
-				if (outs[i][j] > g->hi)
-					g->hi = outs[i][j];
+				if (a->t.out[i][j] < g->lo)
+					g->lo = a->t.out[i][j];
+				if (a->t.out[i][j] > g->hi)
+					g->hi = a->t.out[i][j];
 			}
 		}
-		nhot_fnet_outputs_free(net, outs);
 	}
-	free(outs);
-	if (rc)
-		return rc;
 	a->grids[0].scale = 1.0 / 255.0;
 	a->grids[0].zero = 0;
 	a->grids[0].qmin = 0;

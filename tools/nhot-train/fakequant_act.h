@@ -13,6 +13,7 @@
 
 #include "idx.h"
 #include "nhot_fmodel.h"
+#include "tnet.h"
 
 /* nhot-quant quantize's default: calibration images spread over the training set. */
 #define FQ_CALIB_IMAGES	1000
@@ -29,9 +30,11 @@ struct fq_act_grid {
  * @net: the network (not owned)
  * @grids: per node; node 0 (the input) is pixel / 255 and never rounded
  * @calib: @calib_count images (NHWC floats), owned
+ * @t: the float passes of the calibration (master weights, no hook)
  */
 struct fq_acts {
 	const struct nhot_fnet *net;
+	struct tnet t;
 	struct fq_act_grid *grids;
 	float *calib;
 	unsigned int calib_count;
@@ -42,13 +45,13 @@ struct fq_acts {
  * FQ_CALIB_IMAGES, or all when fewer) and calibrates. 0, -EINVAL, -ENOMEM,
  * or the forward pass's error.
  */
-int fq_acts_init(struct fq_acts *a, const struct nhot_fnet *net, const struct dataset *train);
+int fq_acts_init(struct fq_acts *a, struct nhot_fnet *net, const struct dataset *train);
 void fq_acts_release(struct fq_acts *a);
 
 /*
  * The grids for the network's current weights: min/max of each node's
- * output of libnhot's float forward pass over the calibration images (what
- * nhot-quant calibrates with), pools keeping their input's grid.
+ * float output (no rounding) over the calibration images, as nhot-quant
+ * calibrates, pools keeping their input's grid. 0 or -ENOMEM.
  */
 int fq_acts_calibrate(struct fq_acts *a);
 

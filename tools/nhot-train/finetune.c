@@ -5,7 +5,7 @@
  *   nhot-train finetune -m FLOAT.nhf -o OUT.nhf [--stages uniform,nhot|nhot|uniform]
  *                       [-n N] [-b B] [--epochs E1[,E2]] [--data DIR] [--seed S]
  *                       [--batch B] [--lr LR] [--weight-decay WD] [--threads T]
- *                       [--limit N] [--no-augment]
+ *                       [--limit N] [--test-limit N] [--no-augment]
  *
  * Stage "uniform" trains against uniform b-bit weights (S(4, b)), stage
  * "nhot" against S(n, b); the two-stage schedule runs them in that order,
@@ -58,14 +58,15 @@ struct finetune_opts {
 	int epochs[MAX_STAGES];
 	int epoch_count;
 	int n, b;
-	struct train_opts train;	/* epochs and seed are set per stage */
+	long test_limit;		/* evaluate on the first test_limit images; 0: all */
+	struct train_opts train;	/* its limit: the training images used */	/* epochs and seed are set per stage */
 };
 
 static const char finetune_usage[] =
 	"usage: nhot-train finetune -m FLOAT.nhf -o OUT.nhf [--stages uniform,nhot|nhot|uniform]\n"
 	"                           [-n N] [-b B] [--epochs E1[,E2]] [--data DIR] [--seed S]\n"
 	"                           [--batch B] [--lr LR] [--weight-decay WD] [--threads T]\n"
-	"                           [--limit N] [--no-augment]\n";
+	"                           [--limit N] [--test-limit N] [--no-augment]\n";
 
 static void ft_usage_error(const char *fmt, ...)
 {
@@ -137,7 +138,7 @@ static void parse_epochs(const char *s, struct finetune_opts *o)
 	}
 }
 
-enum { OPT_LR = 256, OPT_WD, OPT_THREADS, OPT_LIMIT, OPT_NO_AUGMENT, OPT_STAGES };
+enum { OPT_LR = 256, OPT_WD, OPT_THREADS, OPT_LIMIT, OPT_TEST_LIMIT, OPT_NO_AUGMENT, OPT_STAGES };
 
 static void parse_args(int argc, char **argv, struct finetune_opts *o)
 {
@@ -153,11 +154,12 @@ static void parse_args(int argc, char **argv, struct finetune_opts *o)
 		{ "weight-decay", required_argument, NULL, OPT_WD },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "test-limit", required_argument, NULL, OPT_TEST_LIMIT },
 		{ "no-augment", no_argument, NULL, OPT_NO_AUGMENT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *epochs = "1";
+	const char *epochs = NULL;
 	int opt;
 
 	opterr = 0;
@@ -203,6 +205,9 @@ static void parse_args(int argc, char **argv, struct finetune_opts *o)
 		case OPT_LIMIT:
 			o->train.limit = (long)ft_int("--limit", optarg, 1, 1L << 30);
 			break;
+		case OPT_TEST_LIMIT:
+			o->test_limit = (long)ft_int("--test-limit", optarg, 1, 1L << 30);
+			break;
 		case OPT_NO_AUGMENT:
 			o->train.augment = 0;
 			break;
@@ -220,7 +225,8 @@ static void parse_args(int argc, char **argv, struct finetune_opts *o)
 		ft_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->model_path || !o->out_path)
 		ft_usage_error("needs -m FLOAT.nhf and -o OUT.nhf");
-	parse_epochs(epochs, o);
+	/* Default: one epoch per stage. */
+	parse_epochs(epochs ? epochs : o->stage_count == 2 ? "1,1" : "1", o);
 	if (o->epoch_count != o->stage_count)
 		ft_usage_error("--epochs gives %d value(s) for %d stage(s)", o->epoch_count,
 			       o->stage_count);
@@ -291,7 +297,8 @@ static int run_stages(const struct finetune_opts *o, struct nhot_fnet *net,
 	struct train_opts to = o->train;
 	struct fq_weights fq;
 	struct fq_acts acts;
-	size_t count, hits;
+	size_t count = o->test_limit && (size_t)o->test_limit < test->count ?
+		       (size_t)o->test_limit : test->count, hits;
 	int s, n = o->n, ret;
 
 	ret = fq_acts_init(&acts, net, train);
@@ -315,12 +322,11 @@ static int run_stages(const struct finetune_opts *o, struct nhot_fnet *net,
 				strerror(-ret));
 			goto out;
 		}
-		ret = ft_train(&to, net, train, test, &fq, &acts);
+		ret = ft_train(&to, net, train, test, count, &fq, &acts);
 		fq_weights_release(&fq);
 		if (ret)
 			goto out;
 	}
-	count = to.limit && (size_t)to.limit < test->count ? (size_t)to.limit : test->count;
 	ret = fq_accuracy(net, test, count, n, o->b, &acts, &hits);
 	if (ret) {
 		fprintf(stderr, "nhot-train finetune: evaluation failed: %s\n", strerror(-ret));

@@ -213,14 +213,14 @@ static int ft_epochs(const struct train_opts *o, struct ft_run *run, const struc
 }
 
 int ft_train(const struct train_opts *o, struct nhot_fnet *net, const struct dataset *train,
-	     const struct dataset *test, struct fq_weights *fw, struct fq_acts *acts)
+	     const struct dataset *test, size_t test_count, struct fq_weights *fw,
+	     struct fq_acts *acts)
 {
 	struct ft_run run = { 0 };
 	int ret;
 
 	run.count = o->limit && (size_t)o->limit < train->count ? (size_t)o->limit : train->count;
-	run.test_count = o->limit && (size_t)o->limit < test->count ? (size_t)o->limit :
-			 test->count;
+	run.test_count = test_count < test->count ? test_count : test->count;
 	run.idx = malloc(run.count * sizeof(*run.idx));
 	run.x = malloc((size_t)o->batch * train->rows * train->cols * sizeof(float));
 	run.labels = malloc(o->batch);

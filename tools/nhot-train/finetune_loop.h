@@ -29,10 +29,12 @@ int ft_accuracy(struct tnet *t, const struct dataset *ds, size_t count,
  * Fine-tunes net in place for o->epochs over the first o->limit (0: all)
  * training images with the weights on fw's set and the activations on acts'
  * grids (recalibrated as the weights move), straight-through gradients,
- * reporting each epoch on stderr with the fake-quantized accuracy on test.
- * 0 or a negative errno after a message on stderr.
+ * reporting each epoch on stderr with the fake-quantized accuracy on the
+ * first test_count images of test. 0 or a negative errno after a message
+ * on stderr.
  */
 int ft_train(const struct train_opts *o, struct nhot_fnet *net, const struct dataset *train,
-	     const struct dataset *test, struct fq_weights *fw, struct fq_acts *acts);
+	     const struct dataset *test, size_t test_count, struct fq_weights *fw,
+	     struct fq_acts *acts);
 
 #endif
