@@ -375,11 +375,21 @@ struct nhot_run {
 	const struct nhot_model_cfg *cfg;
 	const struct nhot_model_table *t;
 	struct nhot_model_counters *c;
+	__u64 work;	/* since the last stop check */
 };
 
-static int nhot_stop(const struct nhot_run *r)
+/* The stop hook: at the start of every output row ... */
+static int nhot_stop(struct nhot_run *r)
 {
+	r->work = 0;
 	return r->cfg->should_stop ? r->cfg->should_stop(r->cfg->arg) : 0;
+}
+
+/* ... and within a row after every NHOT_MODEL_STOP_WORK units of work. */
+static int nhot_work(struct nhot_run *r, __u64 amount)
+{
+	r->work += amount;
+	return r->work >= NHOT_MODEL_STOP_WORK ? nhot_stop(r) : 0;
 }
 
 /* Every code valid and every channel's parameters in range, before any output. */
@@ -457,27 +467,30 @@ static __u8 nhot_conv_output(const struct nhot_run *r, __u32 n, __u32 oy, __u32 
 	return nhot_finish(r, o, acc, terms);
 }
 
-static int nhot_run_conv(const struct nhot_run *r)
+static int nhot_run_conv(struct nhot_run *r)
 {
 	const struct nhot_layer *l = r->l;
-	__u32 n, oy, ox, o;
+	__u32 row_len = r->s->out_w * l->out_c, n, oy, i;
 	__u64 out = 0;
 	int ret;
 
 	for (n = 0; n < l->batch; n++) {
 		for (oy = 0; oy < r->s->out_h; oy++) {
 			ret = nhot_stop(r);
+			for (i = 0; !ret && i < row_len; i++) {
+				__u8 y = nhot_conv_output(r, n, oy, i / l->out_c, i % l->out_c);
+
+				r->m->output[out++] = y;
+				ret = nhot_work(r, r->s->k);
+			}
 			if (ret)
 				return ret;
-			for (ox = 0; ox < r->s->out_w; ox++)
-				for (o = 0; o < l->out_c; o++)
-					r->m->output[out++] = nhot_conv_output(r, n, oy, ox, o);
 		}
 	}
 	return 0;
 }
 
-static int nhot_run_fc(const struct nhot_run *r)
+static int nhot_run_fc(struct nhot_run *r)
 {
 	const struct nhot_layer *l = r->l;
 	const struct nhot_model_shape *s = r->s;
@@ -505,12 +518,15 @@ static int nhot_run_fc(const struct nhot_run *r)
 			}
 			r->c->macs += s->k;
 			r->m->output[(__u64)n * l->out_c + o] = nhot_finish(r, o, acc, terms);
+			ret = nhot_work(r, s->k);
+			if (ret)
+				return ret;
 		}
 	}
 	return 0;
 }
 
-static int nhot_run_add(const struct nhot_run *r)
+static int nhot_run_add(struct nhot_run *r)
 {
 	const struct nhot_layer *l = r->l;
 	__u64 row_len = (__u64)l->in_w * l->in_c, i, rows, y;
@@ -531,6 +547,9 @@ static int nhot_run_add(const struct nhot_run *r)
 
 			out[i] = nhot_clamp(l->out_zero + nhot_rq(v, 1, l->add_shift), l);
 			r->c->cycles += nhot_op_cycles(NHOT_MODEL_ADD_OPS, r->cfg->pe_count);
+			ret = nhot_work(r, 1);
+			if (ret)
+				return ret;
 		}
 	}
 	return 0;
@@ -571,21 +590,24 @@ static __u8 nhot_pool_output(const struct nhot_run *r, const struct nhot_window 
 	return nhot_clamp((sum + cnt / 2) / cnt, l);
 }
 
-static int nhot_run_pool(const struct nhot_run *r, const struct nhot_window *w)
+static int nhot_run_pool(struct nhot_run *r, const struct nhot_window *w)
 {
 	const struct nhot_layer *l = r->l;
-	__u32 n, oy, ox, c;
+	__u32 row_len = r->s->out_w * l->in_c, n, oy, i;
 	__u64 out = 0;
 	int ret;
 
 	for (n = 0; n < l->batch; n++) {
 		for (oy = 0; oy < r->s->out_h; oy++) {
 			ret = nhot_stop(r);
+			for (i = 0; !ret && i < row_len; i++) {
+				__u8 y = nhot_pool_output(r, w, n, oy, i / l->in_c, i % l->in_c);
+
+				r->m->output[out++] = y;
+				ret = nhot_work(r, w->kh * w->kw);
+			}
 			if (ret)
 				return ret;
-			for (ox = 0; ox < r->s->out_w; ox++)
-				for (c = 0; c < l->in_c; c++)
-					r->m->output[out++] = nhot_pool_output(r, w, n, oy, ox, c);
 		}
 	}
 	return 0;

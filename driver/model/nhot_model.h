@@ -21,6 +21,9 @@
 #define NHOT_MODEL_OUT_CYCLES	1	/* requantize, clamp and store one output */
 #define NHOT_MODEL_ADD_OPS	2	/* two scaled terms of an ADD output */
 
+/* Work (products, window positions, elements) between stop checks in a row. */
+#define NHOT_MODEL_STOP_WORK	0x100000u	/* 2^20 */
+
 /**
  * struct nhot_model_shape - what a valid descriptor implies
  * @out_n: N of the output
@@ -112,8 +115,10 @@ struct nhot_model_counters {
 /**
  * struct nhot_model_cfg - how the engine runs
  * @pe_count: processing elements of the cycle model, >= 1
- * @should_stop: called once per output row; a negative errno stops the job
- *	and becomes nhot_model_run()'s result; may be NULL
+ * @should_stop: called at the start of every output row and, within a row,
+ *	after every %NHOT_MODEL_STOP_WORK products (window positions, elements);
+ *	a negative errno stops the job and becomes nhot_model_run()'s result;
+ *	may be NULL
  * @arg: passed to @should_stop
  */
 struct nhot_model_cfg {
