@@ -107,5 +107,5 @@ done
 awk -F'\t' -v float_acc="$float_acc" -v epochs="$EPOCHS" -v train_limit="$TRAIN_LIMIT" -v secs="$(($(date +%s) - start))" \
 	-v md="$DOCS/results.md" -v json="$DOCS/results.json" -v dat="$WORK/plot.dat" \
 	-f results/format.awk "$rows"
-gnuplot -e "dat='$WORK/plot.dat'; out='$DOCS/results.svg'" results/plot.gp
+gnuplot -e "dat='$WORK/plot.dat'; out='$DOCS/results.svg'; float_acc=$float_acc" results/plot.gp
 log "wrote $DOCS/results.md, $DOCS/results.json, $DOCS/results.svg in $(($(date +%s) - start)) s"
