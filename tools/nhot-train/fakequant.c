@@ -113,9 +113,11 @@ int fq_weights_transform(const struct nhot_fnode *node, const float *master,
 	int8_t *q;
 	int search, rc = 0;
 
-	if (node < fq->net->nodes || node >= fq->net->nodes + fq->net->node_count)
+	/* Addresses as integers: a node of another network is no array member here. */
+	if ((uintptr_t)node < (uintptr_t)fq->net->nodes ||
+	    (uintptr_t)node >= (uintptr_t)(fq->net->nodes + fq->net->node_count))
 		return -EINVAL;
-	idx = (uint32_t)(node - fq->net->nodes);
+	idx = (uint32_t)(((uintptr_t)node - (uintptr_t)fq->net->nodes) / sizeof(*node));
 	if (!fq->scales[idx])
 		return -EINVAL;
 	q = malloc(k ? k : 1);
