@@ -110,6 +110,10 @@ END {
 	print "- *Weight size*: packed weight bytes over those of the uniform 8-bit model (both with the row" >> md
 	print "  padding of docs/arith.md 1.4)." >> md
 	print "" >> md
+	print "[results.json](results.json) holds the same rows, one object each (`scheme`, `n`, `b`, `stage`," >> md
+	print "`accuracy`, `ops_ratio_vs_uniform8`, `size_ratio_vs_uniform8`, and the other columns); the float" >> md
+	print "row has `stage`, `n` and `ops_ratio_vs_uniform8` null, and `size_ratio_vs_uniform8` for 4-byte weights." >> md
+	print "" >> md
 
 	# --- in short: figures picked from the rows, not written by hand ---
 	for (i = 1; i <= rows; i++) {
