@@ -10,7 +10,7 @@
 # Prints kselftest-style "ok N name" lines and a "# Totals:" line; exits
 # non-zero when a case fails.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=${NHOT_TRAIN:-build/host/bin/nhot-train}
 QUANT=${NHOT_QUANT:-build/host/bin/nhot-quant}
 RUN=${NHOT_RUN:-build/host/bin/nhot-run}
@@ -110,6 +110,7 @@ if [ ! -e "$FLOAT" ]; then
 	[ -e "$FLOAT" ] || finish
 fi
 
+# shellcheck disable=SC2054 # the commas belong to --stages and --epochs
 SHORT=(-m "$FLOAT" --data "$DATA" --stages uniform,nhot --epochs 1,1 -n 2 -b 8 --limit 1000
        --test-limit 1000)
 "$BIN" finetune "${SHORT[@]}" -o "$TMP/a.nhf" >"$TMP/a.out" 2>"$TMP/a.err"
