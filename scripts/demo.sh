@@ -95,7 +95,7 @@ shift-add operations per image (zero weights skipped)
   uniform 8-bit, NAF      $(jget uniform8_zero_skip_ops_per_image "$host_json") zero-skipping: n-hot does $(jget ops_ratio_vs_uniform8_zero_skip "$host_json") of it (uniform-8 model measured: $u8_ops)
 weights
   n-hot n=2, b=8          $(jget weight_bytes "$host_json") bytes, $(jget size_ratio_vs_uniform8 "$host_json") of 8-bit weights
-  uniform 8-bit           $(jget weight_bytes "$u8_json") bytes (rows padded to 64 bits)
+  uniform 8-bit           $(jget weight_bytes "$u8_json") bytes (rows padded to whole bytes)
 bit-exact: device vs reference at every layer: $(jget bit_exact "$vm_json"); CPU fallback vs reference: $(jget bit_exact "$host_json")
 engine counters match the model: device $(jget counters_match_model "$vm_json"), host $(jget counters_match_model "$host_json")
 SUMMARY

@@ -146,7 +146,7 @@ static int nhot_check_weights(const struct nhot_layer *l, __u64 k,
 		bits++;
 	s->k = (__u32)k;
 	s->code_bits = bits;
-	s->row_bytes = 8 * ((k * bits + 63) / 64);
+	s->row_bytes = (k * bits + 7) / 8;
 	s->weight_bytes = (__u64)l->out_c * s->row_bytes;
 	s->params_bytes = (__u64)l->out_c * NHOT_PARAM_BYTES;
 	return 0;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Packing weight codes into rows (docs/arith.md 1.4). This side reads and
- * writes the row as little-endian 64-bit words, the document's second
- * description; the reference implementation (ref.c) reads bit by bit, the
- * first one, so the tests compare two independent readings.
+ * Packing weight codes into rows (docs/arith.md 1.4). This side addresses a
+ * code by its byte and bit offset, reading at most two bytes, the document's
+ * second description; the reference implementation (ref.c) reads bit by bit,
+ * the first one, so the tests compare two independent readings.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,9 +15,9 @@ size_t nhot_row_bytes(int n, int b, size_t k_count)
 {
 	int k = nhot_code_bits(n, b);
 
-	if (k < 0 || k_count > (SIZE_MAX - 63) / (size_t)k)
+	if (k < 0 || k_count > (SIZE_MAX - 7) / (size_t)k)
 		return 0;
-	return 8 * ((k_count * (size_t)k + 63) / 64);
+	return (k_count * (size_t)k + 7) / 8;
 }
 
 /* rows * row_bytes, or 0 when it does not fit a size_t. */
@@ -28,48 +28,29 @@ static size_t tensor_bytes(size_t rows, size_t row_bytes)
 	return rows * row_bytes;
 }
 
-static uint64_t load_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void store_le64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Code i of a row: bits i*k .. i*k + k - 1 of the word stream. */
+/* Code i of a row: bit (i*k) % 8 of byte (i*k) / 8 on, into the next byte if it straddles. */
 static unsigned int row_get(const uint8_t *row, size_t i, int k)
 {
 	size_t bit = i * (size_t)k;
-	size_t word = bit / 64;
-	unsigned int shift = bit % 64;
-	uint64_t v = load_le64(row + 8 * word) >> shift;
+	const uint8_t *p = row + bit / 8;
+	unsigned int shift = bit % 8;
+	unsigned int v = p[0] >> shift;
 
-	if (shift + (unsigned int)k > 64)	/* straddles into the next word */
-		v |= load_le64(row + 8 * (word + 1)) << (64 - shift);
-	return (unsigned int)(v & ((1u << k) - 1));
+	if (shift + (unsigned int)k > 8)
+		v |= (unsigned int)p[1] << (8 - shift);
+	return v & ((1u << k) - 1);
 }
 
 /* ORs code into position i of a zeroed row. */
 static void row_put(uint8_t *row, size_t i, int k, unsigned int code)
 {
 	size_t bit = i * (size_t)k;
-	size_t word = bit / 64;
-	unsigned int shift = bit % 64;
+	uint8_t *p = row + bit / 8;
+	unsigned int shift = bit % 8;
 
-	store_le64(row + 8 * word, load_le64(row + 8 * word) | ((uint64_t)code << shift));
-	if (shift + (unsigned int)k > 64)
-		store_le64(row + 8 * (word + 1),
-			   load_le64(row + 8 * (word + 1)) | ((uint64_t)code >> (64 - shift)));
+	p[0] |= (uint8_t)(code << shift);
+	if (shift + (unsigned int)k > 8)
+		p[1] |= (uint8_t)(code >> (8 - shift));
 }
 
 int nhot_pack(int n, int b, const int8_t *q, size_t rows, size_t k_count,

@@ -245,8 +245,8 @@ TEST(example_4_1_conv2d)
 	static const uint8_t input[] = { 0x82, 0x78, 0x7e, 0x8c, 0x81, 0x80, 0x80, 0x80, 0x83,
 					 0x64, 0x7d, 0x96, 0x7f, 0x6e, 0x84, 0x83, 0x85, 0x81 };
 	static const int8_t w[] = { 3, -6, 96, -127, 0, 17, -24, 5 };
-	static const uint8_t packed[] = { 0xae, 0x52, 0x14, 0, 0, 0, 0, 0,
-					  0x2b, 0x5d, 0x06, 0x06, 0, 0, 0, 0 };
+	static const uint8_t packed[] = { 0xae, 0x52, 0x14, 0x00,
+					  0x2b, 0x5d, 0x06, 0x06 };
 	static const struct nhot_chan_params p[] = {
 		{ .bias = 1000, .mult = 1610612736, .shift = 35 },
 		{ .bias = -50, .mult = 1073741824, .shift = 33 },
@@ -276,8 +276,8 @@ TEST(example_4_2_fc)
 	static const uint8_t input[] = { 0x0c, 0x09, 0x0a, 0x1e, 0x00, 0x0a, 0x0e, 0x07, 0x0b,
 					 0xff };
 	static const int8_t w[] = { 4, -1, 2, 0, -2, 1, -4, 0, 2, -1 };
-	static const uint8_t packed[] = { 0x56, 0x17, 0, 0, 0, 0, 0, 0,
-					  0xc4, 0x2a, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t packed[] = { 0x56, 0x17,
+					  0xc4, 0x2a };
 	static const struct nhot_chan_params p[] = {
 		{ .bias = -9, .mult = 1u << 30, .shift = 30 },
 		{ .bias = 9, .mult = 1u << 30, .shift = 32 },

@@ -551,7 +551,7 @@ TEST(shapes)
 	 *       3 -> 2, 4, 6 (3); 4 -> 4, 6, 8 (2): 11
 	 */
 	EXPECT_EQ(8u * 2 * 8 * 11, s.macs);
-	EXPECT_EQ(8u * 16, s.weight_bytes);	/* 18 * 7 = 126 bits */
+	EXPECT_EQ(8u * 16, s.weight_bytes);	/* 18 * 7 = 126 bits: 16 bytes */
 
 	l = base(NHOT_LAYER_FC);	/* 2 rows of K = 12, 5 outputs, 6 bits */
 	ASSERT_EQ(0, nhot_layer_check(&l, &s));
@@ -561,7 +561,7 @@ TEST(shapes)
 	EXPECT_EQ(5u, s.out_c);
 	EXPECT_EQ(12u, s.k);
 	EXPECT_EQ(24u, s.input_bytes);
-	EXPECT_EQ(5u * 16, s.weight_bytes);	/* 72 bits */
+	EXPECT_EQ(5u * 9, s.weight_bytes);	/* 72 bits */
 	EXPECT_EQ(60u, s.params_bytes);
 	EXPECT_EQ(10u, s.output_bytes);
 	EXPECT_EQ(2u * 5 * 12, s.macs);

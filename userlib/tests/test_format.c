@@ -415,7 +415,7 @@ TEST(pack_unpack_round_trip)
 			size_t kc = pack_ks[ki];
 			size_t rb = nhot_row_bytes(n, b, kc);
 
-			ASSERT_EQ(8 * ((kc * (size_t)k + 63) / 64), rb);
+			ASSERT_EQ((kc * (size_t)k + 7) / 8, rb);
 			for (rows = 1; rows <= 3; rows++) {
 				int8_t *q = malloc(rows * kc), *back = malloc(rows * kc);
 				uint8_t *p = malloc(rows * rb + 1);

@@ -316,7 +316,7 @@ static inline int nhot_t_code_bits(int set_size)
 
 static inline size_t nhot_t_row_bytes(int code_bits, size_t kcount)
 {
-	return 8 * ((kcount * code_bits + 63) / 64);
+	return (kcount * code_bits + 7) / 8;
 }
 
 /* Writes code into the LSB-first bit stream of a row (1.4). */
