@@ -13,6 +13,13 @@
 
 KSFT_TIMEOUT=${KSFT_TIMEOUT:-120}
 KERNEL_BAD='WARNING:|BUG:|BUG |Oops|possible circular locking|possible recursive locking|lockdep|hung task|blocked for more than|kernel BUG|general protection|UBSAN|KASAN|refcount_t|Call Trace'
+# Boot banners of a debug kernel that name a checker without a finding.
+KERNEL_BENIGN='RCU lockdep checking is enabled'
+
+# The lines of a kernel log file that report a problem.
+kernel_bad() {
+	grep -E "$KERNEL_BAD" "$1" | grep -vE "$KERNEL_BENIGN"
+}
 
 # Prints fixture[.variant].test for every test of a harness program, from its
 # -l table ("%-20s %-25s %s" rows: fixture, variant, test, zipped per
@@ -123,10 +130,11 @@ fi
 
 n=$((n + 1))
 dmesg -c >$tmp/dmesg
-bad=$(grep -E "$KERNEL_BAD" $tmp/dmesg)
+bad=$(kernel_bad $tmp/dmesg)
 if [ -n "$bad" ]; then
 	fail=$((fail + 1))
 	echo "not ok $n boot-and-module-load:kernel-log"
+	echo "$bad" | sed 's/^/#   found: /'
 	sed 's/^/#   dmesg: /' $tmp/dmesg | tail -60
 else
 	pass=$((pass + 1))
@@ -148,7 +156,7 @@ while read -r p t; do
 	rc=$?
 	end=$(cut -d' ' -f1 /proc/uptime)
 	dmesg -c >$tmp/dmesg
-	bad=$(grep -E "$KERNEL_BAD" $tmp/dmesg)
+	bad=$(kernel_bad $tmp/dmesg)
 	secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 
 	why=
