@@ -156,7 +156,7 @@ END {
 	print "- Operations: the \"75% fewer\" compares with 8 shift-adds per MAC. The engine skips zero" >> md
 	print "  digits, so uniform 8-bit itself needs far fewer than 8; against that zero-skipping" >> md
 	print "  baseline the saving of n = 2 is the zero-skip column's (about a quarter), of n = 3 a few percent." >> md
-	print "- Size: an n = 2, b = 8 code is 7 bits against 8 (12.5% less before row padding); n = 3 needs" >> md
+	print "- Size: an n = 2, b = 8 code is 7 bits against 8 (12.5% less, rows padded to a whole byte); n = 3 needs" >> md
 	print "  8-bit codes like uniform 8-bit, so it is no smaller." >> md
 	print "" >> md
 
