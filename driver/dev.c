@@ -74,7 +74,12 @@ struct nhot_device *nhot_device_create(u32 engine_kind)
 	ndev->misc.minor = MISC_DYNAMIC_MINOR;
 	ndev->misc.name = ndev->name;
 	ndev->misc.fops = &nhot_fops;
-	ndev->misc.mode = 0666;
+	/*
+	 * Root only by default: an open file may pin max_file_bytes of
+	 * memory, so who else may use the engine is the administrator's
+	 * choice (packaging/60-nhot.rules: group nhot, mode 0660).
+	 */
+	ndev->misc.mode = 0600;
 	ret = misc_register(&ndev->misc);
 	if (ret)
 		goto err_destroy_engine;
