@@ -209,12 +209,14 @@ static int run_jobs(const struct engine *e, const struct nhot_job *jobs, unsigne
 		.results_ptr = (uintptr_t)res, .count = count, .result_size = sizeof(res[0]),
 	};
 	unsigned int i;
+	int err;
 
 	if (count == 0 || count > MAX_BATCH)
 		return -EINVAL;
 	if (ioctl(e->fd, NHOT_IOCTL_SUBMIT, &s) < 0) {
-		fprintf(stderr, "vmbench: SUBMIT of %u jobs: %s\n", count, strerror(errno));
-		return -errno;
+		err = -errno;
+		fprintf(stderr, "vmbench: SUBMIT of %u jobs: %s\n", count, strerror(-err));
+		return err;
 	}
 	for (i = 0; i < count; i++) {
 		ids[i] = s.first_id + i;
@@ -224,12 +226,14 @@ static int run_jobs(const struct engine *e, const struct nhot_job *jobs, unsigne
 	while (ioctl(e->fd, NHOT_IOCTL_WAIT, &w) < 0) {
 		if (errno == EINTR)
 			continue;
-		fprintf(stderr, "vmbench: WAIT: %s\n", strerror(errno));
-		return -errno;
+		err = -errno;
+		fprintf(stderr, "vmbench: WAIT: %s\n", strerror(-err));
+		return err;
 	}
 	if (ioctl(e->fd, NHOT_IOCTL_JOB_STATUS, &st) < 0) {
-		fprintf(stderr, "vmbench: JOB_STATUS: %s\n", strerror(errno));
-		return -errno;
+		err = -errno;
+		fprintf(stderr, "vmbench: JOB_STATUS: %s\n", strerror(-err));
+		return err;
 	}
 	for (i = 0; i < count; i++) {
 		if (res[i].status != NHOT_JOB_DONE) {
