@@ -155,3 +155,13 @@ void fq_acts_apply(const struct fq_acts *a, uint32_t node, float *y, size_t coun
 		y[j] = (float)((q - g->zero) * g->scale);
 	}
 }
+
+void fq_acts_transform(uint32_t node, float *y, size_t count, void *ctx)
+{
+	fq_acts_apply(ctx, node, y, count);
+}
+
+int fq_acts_refresh(void *ctx)
+{
+	return fq_acts_calibrate(ctx);
+}

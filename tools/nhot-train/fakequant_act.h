@@ -58,4 +58,10 @@ int fq_acts_calibrate(struct fq_acts *a);
 /* Rounds count outputs of node (after its activation) onto its grid in place. */
 void fq_acts_apply(const struct fq_acts *a, uint32_t node, float *y, size_t count);
 
+/* fq_acts_apply() as the trainer's activation hook (tnet_set_atransform(), ctx: the fq_acts). */
+void fq_acts_transform(uint32_t node, float *y, size_t count, void *ctx);
+
+/* fq_acts_calibrate() as train_network()'s refresh hook (ctx: the fq_acts). */
+int fq_acts_refresh(void *ctx);
+
 #endif

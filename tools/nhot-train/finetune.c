@@ -11,7 +11,7 @@
  * "nhot" against S(n, b); the two-stage schedule runs them in that order,
  * the second starting from the first's weights. Both stages round the
  * activations onto nhot-quant's uint8 grids. Each stage is the float
- * training schedule (finetune_loop.c) with the weight fake quantization of
+ * training loop (train_network()) with the weight fake quantization of
  * fakequant.c as the trainer's weight transform and the activation one of
  * fakequant_act.c: the passes see quantized values, the gradients pass
  * straight through to the float master weights (straight-through
@@ -32,10 +32,10 @@
 #include "fakequant.h"
 #include "fakequant_act.h"
 #include "finetune.h"
-#include "finetune_loop.h"
 #include "tnet.h"
 #include "train.h"
 
+#define WHO		"nhot-train finetune"
 #define EXIT_USAGE	2
 #define MAX_STAGES	2
 #define EVAL_BATCH	250
@@ -46,6 +46,11 @@
  * weights far less than one quantization step.
  */
 #define SCALE_REFRESH	16
+/*
+ * Steps between two calibrations of the activation ranges: a calibration is
+ * a float forward pass over 1000 images, and the ranges drift slowly.
+ */
+#define RECALIB_STEPS	200
 
 enum stage_kind { STAGE_UNIFORM, STAGE_NHOT };
 
@@ -254,22 +259,13 @@ static int fq_accuracy(struct nhot_fnet *net, const struct dataset *ds, size_t c
 		return ret;
 	}
 	ret = tnet_set_wtransform(&t, fq_weights_transform, &fq);
+	tnet_set_atransform(&t, fq_acts_transform, acts);
 	if (!ret)
 		ret = fq_acts_calibrate(acts);
 	if (!ret)
-		ret = ft_accuracy(&t, ds, count, acts, hits);
+		ret = train_accuracy(&t, ds, count, hits);
 	tnet_release(&t);
 	fq_weights_release(&fq);
-	return ret;
-}
-
-static int load_data(const char *dir, const char *prefix, struct dataset *ds)
-{
-	char err[512];
-	int ret = dataset_load(dir, prefix, ds, err, sizeof(err));
-
-	if (ret)
-		fprintf(stderr, "nhot-train finetune: %s\n", err);
 	return ret;
 }
 
@@ -297,6 +293,12 @@ static int run_stages(const struct finetune_opts *o, struct nhot_fnet *net,
 	struct train_opts to = o->train;
 	struct fq_weights fq;
 	struct fq_acts acts;
+	struct train_hooks hooks = {
+		.wtransform = fq_weights_transform,
+		.atransform = fq_acts_transform, .atransform_ctx = &acts,
+		.refresh = fq_acts_refresh, .refresh_ctx = &acts, .refresh_steps = RECALIB_STEPS,
+		.who = WHO, .what = "fine-tuning", .test_label = "fake-quant test-acc",
+	};
 	size_t count = o->test_limit && (size_t)o->test_limit < test->count ?
 		       (size_t)o->test_limit : test->count, hits;
 	int s, n = o->n, ret;
@@ -322,7 +324,8 @@ static int run_stages(const struct finetune_opts *o, struct nhot_fnet *net,
 				strerror(-ret));
 			goto out;
 		}
-		ret = ft_train(&to, net, train, test, count, &fq, &acts);
+		hooks.wtransform_ctx = &fq;
+		ret = train_network(&to, net, train, test, count, &hooks);
 		fq_weights_release(&fq);
 		if (ret)
 			goto out;
@@ -364,7 +367,8 @@ int finetune_main(int argc, char **argv)
 			strerror(-ret));
 		return 1;
 	}
-	if (load_data(o.data_dir, "train", &train) || load_data(o.data_dir, "t10k", &test) ||
+	if (train_load_set(WHO, o.data_dir, "train", &train) ||
+	    train_load_set(WHO, o.data_dir, "t10k", &test) ||
 	    check_shapes(&o, net, &train, &test) || run_stages(&o, net, &train, &test))
 		goto out;
 	ret = nhot_fnet_save(net, o.out_path);

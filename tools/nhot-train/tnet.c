@@ -152,6 +152,12 @@ static void activate_backward(const float *y, float *dy, size_t count, uint32_t 
 			dy[i] = 0.0f;
 }
 
+void tnet_set_atransform(struct tnet *t, tnet_atransform_fn fn, void *ctx)
+{
+	t->atransform = fn;
+	t->atransform_ctx = ctx;
+}
+
 int tnet_forward(struct tnet *t, const float *input, int batch)
 {
 	struct nhot_fnet *net = t->net;
@@ -195,6 +201,8 @@ int tnet_forward(struct tnet *t, const float *input, int batch)
 			break;
 		}
 		activate(t->out[i], count, nd->act);
+		if (t->atransform)
+			t->atransform(i, t->out[i], count, t->atransform_ctx);
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
  * maps every weighted node's master weights to its effective weights; the
  * passes use the effective ones, and the weight gradients they produce are
  * applied to the master weights unchanged (the straight-through estimator).
+ * An activation transform hook does the same for every node's output.
  */
 #ifndef NHOT_TRAIN_TNET_H
 #define NHOT_TRAIN_TNET_H
@@ -27,6 +28,13 @@
  */
 typedef int (*tnet_wtransform_fn)(const struct nhot_fnode *node, const float *master,
 				  float *effective, void *ctx);
+
+/*
+ * Rewrites count outputs y of node (after its activation) in place, e.g.
+ * rounds them onto a quantization grid. The backward pass treats the
+ * rewrite as the identity (straight-through).
+ */
+typedef void (*tnet_atransform_fn)(uint32_t node, float *y, size_t count, void *ctx);
 
 struct tnet {
 	struct nhot_fnet *net;		/* not owned */
@@ -45,6 +53,8 @@ struct tnet {
 	size_t cols_cap;
 	tnet_wtransform_fn wtransform;	/* NULL: effective = master */
 	void *wtransform_ctx;
+	tnet_atransform_fn atransform;	/* NULL: outputs as computed */
+	void *atransform_ctx;
 };
 
 /* Sets up buffers for batches up to batch_cap. 0, -EINVAL, -ENOMEM. */
@@ -53,6 +63,9 @@ void tnet_release(struct tnet *t);
 
 /* Installs (or with fn = NULL removes) the weight transform hook. 0 or -ENOMEM. */
 int tnet_set_wtransform(struct tnet *t, tnet_wtransform_fn fn, void *ctx);
+
+/* Installs (or with fn = NULL removes) the activation transform hook. */
+void tnet_set_atransform(struct tnet *t, tnet_atransform_fn fn, void *ctx);
 
 /* Runs batch images (NHWC floats); outputs in t->out[i]. 0 or the hook's error. */
 int tnet_forward(struct tnet *t, const float *input, int batch);

@@ -32,18 +32,22 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int load_set(const char *dir, const char *prefix, struct dataset *ds)
+/* The loop of a plain float training run. */
+static const struct train_hooks float_training = {
+	.who = "nhot-train", .what = "training", .test_label = "test-acc",
+};
+
+int train_load_set(const char *who, const char *dir, const char *prefix, struct dataset *ds)
 {
 	char err[512];
 	int ret = dataset_load(dir, prefix, ds, err, sizeof(err));
 
 	if (ret)
-		fprintf(stderr, "nhot-train: %s\n", err);
+		fprintf(stderr, "%s: %s\n", who, err);
 	return ret;
 }
 
-/* Top-1 accuracy of the trainer's forward pass over count images of ds. */
-static int accuracy(struct tnet *t, const struct dataset *ds, size_t count, size_t *hits)
+int train_accuracy(struct tnet *t, const struct dataset *ds, size_t count, size_t *hits)
 {
 	size_t pix = (size_t)ds->rows * ds->cols, i, j;
 	int labels[EVAL_BATCH], ret;
@@ -117,24 +121,38 @@ static void shuffle(size_t *idx, size_t count, struct rng *r)
 	}
 }
 
-/* Runs the epochs; the caller owns everything. */
-static int train_epochs(const struct train_opts *o, struct tnet *t, struct adam *a,
-			const struct dataset *train, size_t count, const struct dataset *test,
-			size_t *idx, float *x, uint8_t *labels)
+/** What one run of the epochs works with (owned by train_network()). */
+struct train_run {
+	struct tnet t;
+	struct adam a;
+	size_t *idx;
+	float *x;
+	uint8_t *labels;
+	size_t count, test_count;
+};
+
+static int refresh_due(const struct train_hooks *h, long step)
 {
-	long steps_per_epoch = (long)((count + o->batch - 1) / o->batch);
+	return h->refresh && step % h->refresh_steps == 0;
+}
+
+/* Runs the epochs. */
+static int train_epochs(const struct train_opts *o, const struct train_hooks *h,
+			struct train_run *run, const struct dataset *train,
+			const struct dataset *test)
+{
+	long steps_per_epoch = (long)((run->count + o->batch - 1) / o->batch);
 	long total = steps_per_epoch * o->epochs, step = 0;
 	struct rng r = { o->seed ^ 0x5DEECE66Dull };
-	size_t test_count = o->limit && (size_t)o->limit < test->count ? (size_t)o->limit : test->count;
-	size_t i, hits, test_hits;
+	size_t count = run->count, i, hits, test_hits;
 	double t0, loss_sum;
 	int e, correct, ret;
 
 	for (i = 0; i < count; i++)
-		idx[i] = i;
+		run->idx[i] = i;
 	for (e = 0; e < o->epochs; e++) {
 		t0 = now();
-		shuffle(idx, count, &r);
+		shuffle(run->idx, count, &r);
 		loss_sum = 0.0;
 		hits = 0;
 		for (i = 0; i < count; i += o->batch, step++) {
@@ -142,66 +160,77 @@ static int train_epochs(const struct train_opts *o, struct tnet *t, struct adam 
 			double lr = o->lr * 0.5 * (1.0 + cos(M_PI * step / total));
 			double loss;
 
-			gather(train, idx + i, b, o->augment, &r, x, labels);
-			ret = tnet_forward(t, x, b);
+			if (refresh_due(h, step)) {
+				ret = h->refresh(h->refresh_ctx);
+				if (ret)
+					return ret;
+			}
+			gather(train, run->idx + i, b, o->augment, &r, run->x, run->labels);
+			ret = tnet_forward(&run->t, run->x, b);
 			if (ret)
 				return ret;
-			loss = tnet_softmax_xent(t, labels, &correct);
+			loss = tnet_softmax_xent(&run->t, run->labels, &correct);
 			if (!isfinite(loss)) {
-				fprintf(stderr, "nhot-train: training diverged at epoch %d (loss %g); "
-					"try a smaller --lr\n", e + 1, loss);
+				fprintf(stderr, "%s: %s diverged at epoch %d (loss %g); "
+					"try a smaller --lr\n", h->who, h->what, e + 1, loss);
 				return -ERANGE;
 			}
 			loss_sum += loss * b;
 			hits += correct;
-			tnet_zero_grad(t);
-			tnet_backward(t);
-			adam_step(a, lr);
+			tnet_zero_grad(&run->t);
+			tnet_backward(&run->t);
+			adam_step(&run->a, lr);
 		}
-		ret = accuracy(t, test, test_count, &test_hits);
+		ret = h->refresh ? h->refresh(h->refresh_ctx) : 0;
+		if (!ret)
+			ret = train_accuracy(&run->t, test, run->test_count, &test_hits);
 		if (ret)
 			return ret;
-		fprintf(stderr, "epoch %d/%d: loss %.4f train-acc %.2f%% test-acc %.2f%% (%.1f s)\n",
-			e + 1, o->epochs, loss_sum / count, 100.0 * hits / count,
-			100.0 * test_hits / test_count, now() - t0);
+		fprintf(stderr, "epoch %d/%d: loss %.4f train-acc %.2f%% %s %.2f%% (%.1f s)\n",
+			e + 1, o->epochs, loss_sum / count, 100.0 * hits / count, h->test_label,
+			100.0 * test_hits / run->test_count, now() - t0);
 	}
 	return 0;
 }
 
 int train_network(const struct train_opts *o, struct nhot_fnet *net,
-		  const struct dataset *train, const struct dataset *test,
-		  tnet_wtransform_fn hook, void *hook_ctx)
+		  const struct dataset *train, const struct dataset *test, size_t test_count,
+		  const struct train_hooks *hooks)
 {
-	size_t count = o->limit && (size_t)o->limit < train->count ? (size_t)o->limit : train->count;
-	size_t *idx = malloc(count * sizeof(*idx));
-	float *x = malloc((size_t)o->batch * train->rows * train->cols * sizeof(float));
-	uint8_t *labels = malloc(o->batch);
-	struct tnet t = { 0 };
-	struct adam a = { 0 };
+	const struct train_hooks *h = hooks ? hooks : &float_training;
+	struct train_run run = { 0 };
 	int ret;
 
-	ret = tnet_init(&t, net, o->batch < EVAL_BATCH ? EVAL_BATCH : o->batch);
-	if (!ret && hook)
-		ret = tnet_set_wtransform(&t, hook, hook_ctx);
+	run.count = o->limit && (size_t)o->limit < train->count ? (size_t)o->limit : train->count;
+	run.test_count = test_count < test->count ? test_count : test->count;
+	run.idx = malloc(run.count * sizeof(*run.idx));
+	run.x = malloc((size_t)o->batch * train->rows * train->cols * sizeof(float));
+	run.labels = malloc(o->batch);
+	ret = tnet_init(&run.t, net, o->batch < EVAL_BATCH ? EVAL_BATCH : o->batch);
+	if (!ret && h->wtransform)
+		ret = tnet_set_wtransform(&run.t, h->wtransform, h->wtransform_ctx);
+	if (!ret && (h->refresh && h->refresh_steps < 1))
+		ret = -EINVAL;
 	if (!ret)
-		ret = adam_init(&a, &t, o->weight_decay);
-	if (!ret && (!idx || !x || !labels))
+		ret = adam_init(&run.a, &run.t, o->weight_decay);
+	if (!ret && (!run.idx || !run.x || !run.labels))
 		ret = -ENOMEM;
 	if (ret) {
-		fprintf(stderr, "nhot-train: cannot set up training: %s\n", strerror(-ret));
+		fprintf(stderr, "%s: cannot set up %s: %s\n", h->who, h->what, strerror(-ret));
 		goto out;
 	}
-	fprintf(stderr, "training on %zu images, %d epochs, batch %d, seed %llu, %d thread(s)\n",
-		count, o->epochs, o->batch, (unsigned long long)o->seed, o->threads);
-	ret = train_epochs(o, &t, &a, train, count, test, idx, x, labels);
+	tnet_set_atransform(&run.t, h->atransform, h->atransform_ctx);
+	fprintf(stderr, "%s on %zu images, %d epoch(s), batch %d, seed %llu, %d thread(s)\n",
+		h->what, run.count, o->epochs, o->batch, (unsigned long long)o->seed, o->threads);
+	ret = train_epochs(o, h, &run, train, test);
 	if (ret && ret != -ERANGE)	/* -ERANGE: divergence, already explained */
-		fprintf(stderr, "nhot-train: training failed: %s\n", strerror(-ret));
+		fprintf(stderr, "%s: %s failed: %s\n", h->who, h->what, strerror(-ret));
 out:
-	adam_release(&a);
-	tnet_release(&t);
-	free(labels);
-	free(x);
-	free(idx);
+	adam_release(&run.a);
+	tnet_release(&run.t);
+	free(run.labels);
+	free(run.x);
+	free(run.idx);
 	return ret;
 }
 
@@ -213,7 +242,8 @@ int train_run(const struct train_opts *o)
 	int ret, status = 1;
 
 	openblas_set_num_threads(o->threads);
-	if (load_set(o->data_dir, "train", &train) || load_set(o->data_dir, "t10k", &test))
+	if (train_load_set("nhot-train", o->data_dir, "train", &train) ||
+	    train_load_set("nhot-train", o->data_dir, "t10k", &test))
 		goto out;
 	if (train.rows != test.rows || train.cols != test.cols) {
 		fprintf(stderr, "nhot-train: training images are %ux%u, test images %ux%u\n",
@@ -225,7 +255,8 @@ int train_run(const struct train_opts *o)
 		fprintf(stderr, "nhot-train: cannot build the network: %s\n", strerror(-ret));
 		goto out;
 	}
-	if (train_network(o, net, &train, &test, NULL, NULL))
+	/* The epochs' test runs on as many images as they train on. */
+	if (train_network(o, net, &train, &test, o->limit ? (size_t)o->limit : test.count, NULL))
 		goto out;
 	ret = nhot_fnet_save(net, o->out_path);
 	if (ret) {
@@ -256,7 +287,7 @@ int eval_run(const struct eval_opts *o)
 		fprintf(stderr, "nhot-train: cannot load %s: %s\n", o->model_path, strerror(-ret));
 		return 1;
 	}
-	if (load_set(o->data_dir, "t10k", &test))
+	if (train_load_set("nhot-train", o->data_dir, "t10k", &test))
 		goto out;
 	in = &net->nodes[0];
 	last = &net->nodes[net->node_count - 1];
@@ -273,7 +304,7 @@ int eval_run(const struct eval_opts *o)
 	} else {
 		ret = tnet_init(&t, net, EVAL_BATCH);
 		if (!ret)
-			ret = accuracy(&t, &test, count, &hits);
+			ret = train_accuracy(&t, &test, count, &hits);
 	}
 	if (ret) {
 		fprintf(stderr, "nhot-train: evaluation failed: %s\n", strerror(-ret));
