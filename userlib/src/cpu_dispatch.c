@@ -310,34 +310,6 @@ static int set_tables(int n, int b, struct cpu_job *job)
 	return 0;
 }
 
-/* Present (-EINVAL) and long enough (-ERANGE), in nhot_ref_run()'s order. */
-static int check_buffer(const void *p, size_t len, uint64_t need)
-{
-	if (!p)
-		return -EINVAL;
-	if (len < need)
-		return -ERANGE;
-	return 0;
-}
-
-static int check_buffers(const struct nhot_layer *l, const struct nhot_tensors *t,
-			 const struct nhot_layer_shape *s)
-{
-	int ret;
-
-	ret = check_buffer(t->input, t->input_len, s->input_bytes);
-	if (!ret && l->type == NHOT_LAYER_ADD)
-		ret = check_buffer(t->input2, t->input2_len, s->input2_bytes);
-	if (!ret && s->k) {
-		ret = check_buffer(t->weights, t->weights_len, s->weight_bytes);
-		if (!ret)
-			ret = check_buffer(t->params, t->params_len, s->params_bytes);
-	}
-	if (!ret)
-		ret = check_buffer(t->output, t->output_len, s->output_bytes);
-	return ret;
-}
-
 int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 		 struct nhot_counters *counters)
 {
@@ -353,7 +325,7 @@ int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 		return ret;
 	if (!t)
 		return -EINVAL;
-	ret = check_buffers(layer, t, &job.s);
+	ret = nhot_tensors_check(layer, t, &job.s);
 	if (ret)
 		return ret;
 	job.l = layer;

@@ -37,4 +37,13 @@ struct nhot_set_table {
 /* Fills t for a valid (n, b); -EINVAL otherwise. */
 int nhot_set_table_build(int n, int b, struct nhot_set_table *t);
 
+/*
+ * The buffers of a layer run that nhot_layer_check() accepted: every buffer
+ * the layer uses present (-EINVAL) and long enough (-ERANGE), checked in the
+ * order input, input2, weights, params, output. Shared by the reference and
+ * the fast path so that both refuse the same calls with the same errno.
+ */
+int nhot_tensors_check(const struct nhot_layer *l, const struct nhot_tensors *t,
+		       const struct nhot_layer_shape *s);
+
 #endif /* NHOT_FORMAT_INTERNAL_H */

@@ -262,3 +262,31 @@ int nhot_layer_check(const struct nhot_layer *l, struct nhot_layer_shape *shape)
 		*shape = s;
 	return 0;
 }
+
+/* A buffer the layer reads or writes: present (-EINVAL) and long enough (-ERANGE). */
+static int check_buffer(const void *p, size_t len, uint64_t need)
+{
+	if (!p)
+		return -EINVAL;
+	if (len < need)
+		return -ERANGE;
+	return 0;
+}
+
+int nhot_tensors_check(const struct nhot_layer *l, const struct nhot_tensors *t,
+		       const struct nhot_layer_shape *s)
+{
+	int ret;
+
+	ret = check_buffer(t->input, t->input_len, s->input_bytes);
+	if (!ret && l->type == NHOT_LAYER_ADD)
+		ret = check_buffer(t->input2, t->input2_len, s->input2_bytes);
+	if (!ret && s->k) {
+		ret = check_buffer(t->weights, t->weights_len, s->weight_bytes);
+		if (!ret)
+			ret = check_buffer(t->params, t->params_len, s->params_bytes);
+	}
+	if (!ret)
+		ret = check_buffer(t->output, t->output_len, s->output_bytes);
+	return ret;
+}

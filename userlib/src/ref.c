@@ -54,34 +54,6 @@ static uint8_t clamp_act(int64_t v, const struct nhot_layer *l)
 	return (uint8_t)v;
 }
 
-/* A buffer the layer reads or writes: present (-EINVAL) and long enough (-ERANGE). */
-static int check_buffer(const void *p, size_t len, uint64_t need)
-{
-	if (!p)
-		return -EINVAL;
-	if (len < need)
-		return -ERANGE;
-	return 0;
-}
-
-static int check_buffers(const struct nhot_layer *l, const struct nhot_tensors *t,
-			 const struct nhot_layer_shape *s)
-{
-	int ret;
-
-	ret = check_buffer(t->input, t->input_len, s->input_bytes);
-	if (!ret && l->type == NHOT_LAYER_ADD)
-		ret = check_buffer(t->input2, t->input2_len, s->input2_bytes);
-	if (!ret && s->k) {
-		ret = check_buffer(t->weights, t->weights_len, s->weight_bytes);
-		if (!ret)
-			ret = check_buffer(t->params, t->params_len, s->params_bytes);
-	}
-	if (!ret)
-		ret = check_buffer(t->output, t->output_len, s->output_bytes);
-	return ret;
-}
-
 /* Every code of every row valid (-EILSEQ), every channel's parameters in range (-EOVERFLOW). */
 static int check_data(const struct nhot_layer *l, const struct nhot_tensors *t,
 		      const struct nhot_layer_shape *s, const struct nhot_set_table *set)
@@ -259,7 +231,7 @@ int nhot_ref_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 		return ret;
 	if (!t)
 		return -EINVAL;
-	ret = check_buffers(layer, t, &s);
+	ret = nhot_tensors_check(layer, t, &s);
 	if (ret)
 		return ret;
 	if (s.k) {
