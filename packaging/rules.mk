@@ -129,8 +129,11 @@ install-dkms: dkms.conf $(DKMS_SRCS)
 # this tree leaks into a package; needs debhelper and dh-dkms (see debian/control).
 DEBS_DIR := $(BUILD)/debs
 
-.PHONY: debs
-debs:
+.PHONY: debs setup-packaging
+setup-packaging:
+	@$(TOP)/scripts/setup.sh packaging
+
+debs: setup-packaging
 	@dpkg-checkbuilddeps debian/control || \
 		{ echo "make debs: install the build dependencies above (apt-get install ...)" >&2; exit 1; }
 	rm -rf $(DEBS_DIR) && mkdir -p $(DEBS_DIR)/src
@@ -140,7 +143,7 @@ debs:
 
 # --- DKMS, for real ---------------------------------------------------------
 .PHONY: dkms-check
-dkms-check:
+dkms-check: setup-packaging
 	packaging/dkms-check.sh
 
 # The .debs of make debs, unpacked into a scratch root and used from there.

@@ -18,6 +18,15 @@ gnuplot-nox zlib1g-dev
 groff-base
 "
 
+# Optional groups, for targets that make test does not run:
+#   packaging  make debs / debs-check / dkms-check (Debian packaging, DKMS)
+for group in "$@"; do
+	case $group in
+	packaging) PKGS="$PKGS debhelper dh-dkms dkms fakeroot dpkg-dev" ;;
+	*) echo "setup: unknown package group '$group'" >&2; exit 2 ;;
+	esac
+done
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
