@@ -20,23 +20,9 @@ TOLERANCE_IMAGES=5
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-pass=0 fail=0 skip=0 num=0
-result() {	# status name [detail]
-	num=$((num + 1))
-	if [ "$1" = 0 ]; then
-		pass=$((pass + 1)); echo "ok $num $2"
-	else
-		fail=$((fail + 1)); echo "not ok $num $2${3:+ # $3}"
-	fi
-}
-finish() {
-	echo "1..$num"
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	[ "$fail" = 0 ]
-	exit
-}
-
-echo "TAP version 13"
+# shellcheck source=scripts/tests.d/lib/ktap.sh
+. scripts/tests.d/lib/ktap.sh
+ktap_begin
 for f in "$BIN" "$QUANT" "$RUN"; do
 	if [ ! -x "$f" ]; then
 		result 1 "binary $f exists" "build it with make tools"

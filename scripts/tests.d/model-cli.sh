@@ -2,23 +2,16 @@
 # make test: nhot-quant quantize and nhot-run from the shell: usage errors
 # exit 2 with one line on stderr, bad files exit 1 with a reason, and a real
 # run prints every documented JSON key with a bit-exact --verify.
-# Prints a kselftest "# Totals:" line; exits non-zero on any failure.
+# Prints kselftest "ok N name" lines and a "# Totals:" line (lib/ktap.sh); exits non-zero on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
 WORK=$TOP/build/test-models
 DATA=${FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
 Q=build/host/bin/nhot-quant
 R=build/host/bin/nhot-run
-pass=0 fail=0 skip=0 n=0
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
-totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	[ "$fail" = 0 ]
-	exit $?
-}
+# shellcheck source=scripts/tests.d/lib/ktap.sh
+. scripts/tests.d/lib/ktap.sh
 
 # expect STATUS DESCRIPTION COMMAND...: the exit status, and exactly one
 # stderr line for a failure.
@@ -35,9 +28,9 @@ expect() {
 	fi
 }
 
-echo "TAP version 13"
+ktap_begin
 mkdir -p "$WORK"
-make -s "$TOP/$Q" "$TOP/$R" "$TOP/build/host/bin/nhot-train" || { not_ok build; totals; }
+make -s "$TOP/$Q" "$TOP/$R" "$TOP/build/host/bin/nhot-train" || { not_ok build; finish; }
 
 expect 2 "nhot-run without a model" $R
 expect 2 "nhot-run with an unknown option" $R -m x --frobnicate
@@ -57,14 +50,14 @@ expect 2 "quantize --calib 0" $Q quantize -i a -o b --scheme nhot --calib 0
 expect 1 "quantize a missing float model" $Q quantize -i "$WORK/no-such.nhf" -o "$WORK/x.nhq" --scheme pot
 
 if [ ! -f "$DATA/t10k-images-idx3-ubyte.gz" ]; then
-	n=$((n + 1)); skip=$((skip + 1)); echo "ok $n # SKIP dataset-fashion-mnist not installed"
-	totals
+	skip_case "dataset-fashion-mnist not installed"
+	finish
 fi
 float=$TOP/build/models/fmnist-float.nhf
 [ -f "$float" ] || float=$WORK/tiny-float.nhf
 if [ ! -f "$float" ]; then
 	build/host/bin/nhot-train train --data "$DATA" --epochs 1 --limit 1000 --seed 1 \
-		-o "$float" >/dev/null 2>&1 || { not_ok "train a small float model"; totals; }
+		-o "$float" >/dev/null 2>&1 || { not_ok "train a small float model"; finish; }
 fi
 expect 1 "quantize into a missing folder" $Q quantize -i "$float" -o "$WORK/no/such/dir.nhq" \
 	--scheme pot --calib 10 --quiet
@@ -87,4 +80,4 @@ grep -q '"images":30,' <<<"$json" && grep -q '"bit_exact":true' <<<"$json" &&
 	not_ok "pot b=6 run: $json"
 [ "$(printf '%s\n' "$json" | grep -c '')" = 1 ] && ok "--json is one line" ||
 	not_ok "--json is not one line"
-totals
+finish

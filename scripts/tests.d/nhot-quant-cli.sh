@@ -5,28 +5,14 @@
 # cases. Prints kselftest-style "ok N name" lines and a "# Totals:" line;
 # exits non-zero when a case fails.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=${NHOT_QUANT:-build/host/bin/nhot-quant}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-pass=0 fail=0 num=0
-result() {	# status name [detail]
-	num=$((num + 1))
-	if [ "$1" = 0 ]; then
-		pass=$((pass + 1)); echo "ok $num $2"
-	else
-		fail=$((fail + 1)); echo "not ok $num $2${3:+ # $3}"
-	fi
-}
-finish() {
-	echo "1..$num"
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-	[ "$fail" = 0 ]
-	exit
-}
-
-echo "TAP version 13"
+# shellcheck source=scripts/tests.d/lib/ktap.sh
+. scripts/tests.d/lib/ktap.sh
+ktap_begin
 if [ ! -x "$BIN" ]; then
 	result 1 "binary $BIN exists" "build it with make nhot-quant"
 	finish

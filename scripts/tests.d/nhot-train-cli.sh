@@ -6,29 +6,15 @@
 # Prints kselftest-style "ok N name" lines and a "# Totals:" line; exits
 # non-zero when a case fails.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=${NHOT_TRAIN:-build/host/bin/nhot-train}
 DATA=${FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-pass=0 fail=0 skip=0 num=0
-result() {	# status name [detail]
-	num=$((num + 1))
-	if [ "$1" = 0 ]; then
-		pass=$((pass + 1)); echo "ok $num $2"
-	else
-		fail=$((fail + 1)); echo "not ok $num $2${3:+ # $3}"
-	fi
-}
-finish() {
-	echo "1..$num"
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	[ "$fail" = 0 ]
-	exit
-}
-
-echo "TAP version 13"
+# shellcheck source=scripts/tests.d/lib/ktap.sh
+. scripts/tests.d/lib/ktap.sh
+ktap_begin
 if [ ! -x "$BIN" ]; then
 	result 1 "binary $BIN exists" "build it with make tools"
 	finish
@@ -86,9 +72,7 @@ run eval --data "$DATA" -m "$TMP/no-such-model.nhf"
 result $? "missing model: exit 1"
 
 if [ ! -r "$DATA/train-images-idx3-ubyte.gz" ]; then
-	skip=$((skip + 1))
-	echo "ok $((num + 1)) # SKIP training runs: no data set in $DATA"
-	num=$((num + 1))
+	skip_case "training runs: no data set in $DATA"
 	finish
 fi
 
