@@ -9,28 +9,17 @@
 # here on 1000 images (accuracy is not what this checks). Prints kselftest
 # "# Totals:" lines; exits non-zero on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
 IMAGES=${MODEL_VM_IMAGES:-40}
 WORK=$TOP/build/test-models
 DATA=${FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
-pass=0 fail=0 skip=0 n=0
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
-skip_all() {
-	echo "ok 1 # SKIP $1"
-	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0"
-	exit 0
-}
-totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	[ "$fail" = 0 ]
-	exit $?
-}
+# shellcheck source=scripts/tests.d/lib/ktap.sh
+. scripts/tests.d/lib/ktap.sh
+skip_all() { skip_case "$1"; finish; }
 jget() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2"; }
 
-echo "TAP version 13"
+ktap_begin
 [ -f "$DATA/t10k-images-idx3-ubyte.gz" ] || skip_all "dataset-fashion-mnist not installed"
 mkdir -p "$WORK/data"
 rels=$(vm/kernel-release.sh) || skip_all "no Debian kernel headers installed"
@@ -40,7 +29,7 @@ for r in $rels; do kos="$kos $TOP/build/kmod/$r/nhot.ko"; done
 if ! make -s -j2 "$TOP/build/host/bin/nhot-quant" "$TOP/build/host/bin/nhot-run" \
 	"$TOP/build/static/bin/nhot-run" "$TOP/build/host/bin/nhot-train" $kos; then
 	not_ok "build"
-	totals
+	finish
 fi
 
 float=$TOP/build/models/fmnist-float.nhf
@@ -48,19 +37,19 @@ if [ ! -f "$float" ]; then
 	float=$WORK/tiny-float.nhf
 	if [ ! -f "$float" ]; then
 		build/host/bin/nhot-train train --data "$DATA" --epochs 1 --limit 1000 --seed 1 \
-			-o "$float" >/dev/null 2>&1 || { not_ok "train a small float model"; totals; }
+			-o "$float" >/dev/null 2>&1 || { not_ok "train a small float model"; finish; }
 	fi
 fi
 model=$WORK/vm-n2b8.nhq
 if ! build/host/bin/nhot-quant quantize -i "$float" -o "$model" --scheme nhot -n 2 -b 8 \
 	--calib 200 --data "$DATA" --quiet; then
 	not_ok "quantize $float"
-	totals
+	finish
 fi
 cp "$DATA"/t10k-images-idx3-ubyte.gz "$DATA"/t10k-labels-idx1-ubyte.gz "$WORK/data/"
 
 host=$(build/host/bin/nhot-run -m "$model" --data "$DATA" --device cpu --limit "$IMAGES" \
-	--verify --json --quiet) || { not_ok "host fallback run"; totals; }
+	--verify --json --quiet) || { not_ok "host fallback run"; finish; }
 
 for r in $rels; do
 	log=$WORK/vm-$r.log
@@ -86,4 +75,4 @@ for r in $rels; do
 		fi
 	done
 done
-totals
+finish

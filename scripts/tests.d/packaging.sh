@@ -25,19 +25,19 @@ export NHOT_DEVICE=cpu
 
 rm -rf "$WORK" && mkdir -p "$WORK"
 LOG=$WORK/steps.log
-num=0 pass=0 fail=0
-echo "TAP version 13"
+# shellcheck source=scripts/tests.d/lib/ktap.sh
+. scripts/tests.d/lib/ktap.sh
+ktap_begin
 
 # check NAME COMMAND...: one test; the command's output goes to the log and,
 # on failure, into the report.
 check() {
 	local name=$1; shift
-	num=$((num + 1))
 	local t0=$SECONDS
 	if "$@" > "$WORK/out" 2>&1; then
-		pass=$((pass + 1)); echo "ok $num $name"
+		ok "$name"
 	else
-		fail=$((fail + 1)); echo "not ok $num $name"
+		not_ok "$name"
 		sed 's/^/#   /' "$WORK/out" | tail -20
 	fi
 	{ echo "== $name ($((SECONDS - t0)) s)"; cat "$WORK/out"; } >> "$LOG"
@@ -255,6 +255,4 @@ uninstall_clean() {
 }
 check "make uninstall removes every file" uninstall_clean
 
-echo "1..$num"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" = 0 ]
+ktap_totals

@@ -2,9 +2,10 @@
 # The kselftest/TAP bookkeeping shared by the scripts/tests.d suites (this
 # file is sourced, not run: scripts/test-all.sh runs only the *.sh files
 # directly in scripts/tests.d/). A suite calls ktap_begin once, reports each
-# case with result (or ok / not_ok / skip_case), and ends with finish, which
-# prints the plan and the "# Totals:" line that scripts/test-summary.sh
-# counts, and exits non-zero when a case failed.
+# case with result (or ok / not_ok / skip_case), and ends with finish (or,
+# as its last command, ktap_totals), which prints the plan and the
+# "# Totals:" line that scripts/test-summary.sh counts and fails when a
+# case failed.
 
 # Starts the output and zeroes the counters (suites may read them).
 ktap_begin() {
@@ -32,10 +33,16 @@ skip_case() {
 	echo "ok $num # SKIP $1"
 }
 
-# Prints the plan and the totals and exits: 0 when no case failed.
-finish() {
+# Prints the plan and the totals; true when no case failed. As a suite's
+# last command it is the suite's exit status.
+ktap_totals() {
 	echo "1..$num"
 	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
 	[ "$fail" = 0 ]
+}
+
+# ktap_totals, then exits with its status (ends a suite early).
+finish() {
+	ktap_totals
 	exit
 }
