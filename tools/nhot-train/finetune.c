@@ -22,13 +22,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
 
+#include "cli.h"
 #include "fakequant.h"
 #include "fakequant_act.h"
 #include "finetune.h"
@@ -36,7 +36,6 @@
 #include "train.h"
 
 #define WHO		"nhot-train finetune"
-#define EXIT_USAGE	2
 #define MAX_STAGES	2
 #define EVAL_BATCH	250
 #define DEFAULT_DATA	"/usr/share/datasets/fashion-mnist"
@@ -73,42 +72,6 @@ static const char finetune_usage[] =
 	"                           [--batch B] [--lr LR] [--weight-decay WD] [--threads T]\n"
 	"                           [--limit N] [--test-limit N] [--no-augment]\n";
 
-static void ft_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("nhot-train finetune: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see nhot-train finetune --help)\n", stderr);
-	exit(EXIT_USAGE);
-}
-
-static long long ft_int(const char *opt, const char *s, long long lo, long long hi)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		ft_usage_error("%s wants an integer in %lld..%lld, not '%s'", opt, lo, hi, s);
-	return v;
-}
-
-static double ft_real(const char *opt, const char *s, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		ft_usage_error("%s wants a number in %g..%g, not '%s'", opt, lo, hi, s);
-	return v;
-}
-
 /* "uniform,nhot", "nhot" or "uniform". */
 static void parse_stages(const char *s, struct finetune_opts *o)
 {
@@ -120,7 +83,7 @@ static void parse_stages(const char *s, struct finetune_opts *o)
 		o->stages[0] = !strcmp(s, "nhot") ? STAGE_NHOT : STAGE_UNIFORM;
 		o->stage_count = 1;
 	} else {
-		ft_usage_error("--stages wants uniform,nhot or nhot or uniform, not '%s'", s);
+		cli_usage_error(WHO, "--stages wants uniform,nhot or nhot or uniform, not '%s'", s);
 	}
 }
 
@@ -130,15 +93,15 @@ static void parse_epochs(const char *s, struct finetune_opts *o)
 	char buf[32], *comma;
 
 	if (strlen(s) >= sizeof(buf))
-		ft_usage_error("--epochs wants E or E1,E2, not '%s'", s);
+		cli_usage_error(WHO, "--epochs wants E or E1,E2, not '%s'", s);
 	strcpy(buf, s);
 	comma = strchr(buf, ',');
 	if (comma)
 		*comma = '\0';
-	o->epochs[0] = (int)ft_int("--epochs", buf, 1, 1000);
+	o->epochs[0] = (int)cli_int(WHO, "--epochs", buf, 1, 1000);
 	o->epoch_count = 1;
 	if (comma) {
-		o->epochs[1] = (int)ft_int("--epochs", comma + 1, 1, 1000);
+		o->epochs[1] = (int)cli_int(WHO, "--epochs", comma + 1, 1, 1000);
 		o->epoch_count = 2;
 	}
 }
@@ -187,31 +150,31 @@ static void parse_args(int argc, char **argv, struct finetune_opts *o)
 			epochs = optarg;
 			break;
 		case 's':
-			o->train.seed = (uint64_t)ft_int("--seed", optarg, 0, 1LL << 62);
+			o->train.seed = (uint64_t)cli_int(WHO, "--seed", optarg, 0, 1LL << 62);
 			break;
 		case 'n':
-			o->n = (int)ft_int("-n", optarg, 1, 4);
+			o->n = (int)cli_int(WHO, "-n", optarg, 1, 4);
 			break;
 		case 'b':
-			o->b = (int)ft_int("-b", optarg, 2, 8);
+			o->b = (int)cli_int(WHO, "-b", optarg, 2, 8);
 			break;
 		case 'B':
-			o->train.batch = (int)ft_int("--batch", optarg, 1, 4096);
+			o->train.batch = (int)cli_int(WHO, "--batch", optarg, 1, 4096);
 			break;
 		case OPT_LR:
-			o->train.lr = ft_real("--lr", optarg, 1e-7, 1.0);
+			o->train.lr = cli_real(WHO, "--lr", optarg, 1e-7, 1.0);
 			break;
 		case OPT_WD:
-			o->train.weight_decay = ft_real("--weight-decay", optarg, 0.0, 1.0);
+			o->train.weight_decay = cli_real(WHO, "--weight-decay", optarg, 0.0, 1.0);
 			break;
 		case OPT_THREADS:
-			o->train.threads = (int)ft_int("--threads", optarg, 1, 64);
+			o->train.threads = (int)cli_int(WHO, "--threads", optarg, 1, 64);
 			break;
 		case OPT_LIMIT:
-			o->train.limit = (long)ft_int("--limit", optarg, 1, 1L << 30);
+			o->train.limit = (long)cli_int(WHO, "--limit", optarg, 1, 1L << 30);
 			break;
 		case OPT_TEST_LIMIT:
-			o->test_limit = (long)ft_int("--test-limit", optarg, 1, 1L << 30);
+			o->test_limit = (long)cli_int(WHO, "--test-limit", optarg, 1, 1L << 30);
 			break;
 		case OPT_NO_AUGMENT:
 			o->train.augment = 0;
@@ -220,20 +183,20 @@ static void parse_args(int argc, char **argv, struct finetune_opts *o)
 			fputs(finetune_usage, stdout);
 			exit(0);
 		case ':':
-			ft_usage_error("option '%s' needs a value", argv[optind - 1]);
+			cli_usage_error(WHO, "option '%s' needs a value", argv[optind - 1]);
 			break;
 		default:
-			ft_usage_error("unknown option '%s'", argv[optind - 1]);
+			cli_usage_error(WHO, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		ft_usage_error("unexpected argument '%s'", argv[optind]);
+		cli_usage_error(WHO, "unexpected argument '%s'", argv[optind]);
 	if (!o->model_path || !o->out_path)
-		ft_usage_error("needs -m FLOAT.nhf and -o OUT.nhf");
+		cli_usage_error(WHO, "needs -m FLOAT.nhf and -o OUT.nhf");
 	/* Default: one epoch per stage. */
 	parse_epochs(epochs ? epochs : o->stage_count == 2 ? "1,1" : "1", o);
 	if (o->epoch_count != o->stage_count)
-		ft_usage_error("--epochs gives %d value(s) for %d stage(s)", o->epoch_count,
+		cli_usage_error(WHO, "--epochs gives %d value(s) for %d stage(s)", o->epoch_count,
 			       o->stage_count);
 }
 

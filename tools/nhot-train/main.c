@@ -12,15 +12,15 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "finetune.h"
 #include "train.h"
 
-#define EXIT_USAGE	2
+#define WHO		"nhot-train"
 
 static const char usage_text[] =
 	"usage: nhot-train train --data DIR -o MODEL.nhf [--epochs E] [--seed S] [--batch B]\n"
@@ -30,42 +30,6 @@ static const char usage_text[] =
 	"       nhot-train finetune -m FLOAT.nhf -o OUT.nhf [--stages uniform,nhot|nhot|uniform]\n"
 	"                           [-n N] [-b B] [--epochs E1[,E2]] [options] (finetune --help)\n"
 	"       nhot-train --help\n";
-
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("nhot-train: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see nhot-train --help)\n", stderr);
-	exit(EXIT_USAGE);
-}
-
-static long long parse_int(const char *opt, const char *s, long long lo, long long hi)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		usage_error("%s wants an integer in %lld..%lld, not '%s'", opt, lo, hi, s);
-	return v;
-}
-
-static double parse_real(const char *opt, const char *s, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		usage_error("%s wants a number in %g..%g, not '%s'", opt, lo, hi, s);
-	return v;
-}
 
 enum { OPT_LR = 256, OPT_WD, OPT_THREADS, OPT_LIMIT, OPT_NO_AUGMENT, OPT_REFERENCE };
 
@@ -123,39 +87,39 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2)
-		usage_error("missing command: train, eval or finetune");
+		cli_usage_error(WHO, "missing command: train, eval or finetune");
 	cmd = argv[1];
 	if (!strcmp(cmd, "finetune"))
 		return finetune_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "train") && strcmp(cmd, "eval"))
-		usage_error("unknown command '%s': train, eval or finetune", cmd);
+		cli_usage_error(WHO, "unknown command '%s': train, eval or finetune", cmd);
 	is_train = !strcmp(cmd, "train");
 
 	opterr = 0;
 	optind = 2;
 	while ((opt = getopt_long(argc, argv, ":d:e:s:b:o:m:h", long_opts, NULL)) != -1) {
 		if (opt == '?')
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			cli_usage_error(WHO, "unknown option '%s'", argv[optind - 1]);
 		if (opt == ':')
-			usage_error("option '%s' needs a value", argv[optind - 1]);
+			cli_usage_error(WHO, "option '%s' needs a value", argv[optind - 1]);
 		if (opt == 'h') {
 			fputs(usage_text, stdout);
 			return 0;
 		}
 		if (listed(is_train ? eval_only : train_only, opt))
-			usage_error("--%s is not an option of %s", opt_name(opt), cmd);
+			cli_usage_error(WHO, "--%s is not an option of %s", opt_name(opt), cmd);
 		switch (opt) {
 		case 'd':
 			t.data_dir = e.data_dir = optarg;
 			break;
 		case 'e':
-			t.epochs = (int)parse_int("--epochs", optarg, 1, 1000);
+			t.epochs = (int)cli_int(WHO, "--epochs", optarg, 1, 1000);
 			break;
 		case 's':
-			t.seed = (uint64_t)parse_int("--seed", optarg, 0, (1LL << 62));
+			t.seed = (uint64_t)cli_int(WHO, "--seed", optarg, 0, (1LL << 62));
 			break;
 		case 'b':
-			t.batch = (int)parse_int("--batch", optarg, 1, 4096);
+			t.batch = (int)cli_int(WHO, "--batch", optarg, 1, 4096);
 			break;
 		case 'o':
 			t.out_path = optarg;
@@ -164,16 +128,16 @@ int main(int argc, char **argv)
 			e.model_path = optarg;
 			break;
 		case OPT_LR:
-			t.lr = parse_real("--lr", optarg, 1e-7, 1.0);
+			t.lr = cli_real(WHO, "--lr", optarg, 1e-7, 1.0);
 			break;
 		case OPT_WD:
-			t.weight_decay = parse_real("--weight-decay", optarg, 0.0, 1.0);
+			t.weight_decay = cli_real(WHO, "--weight-decay", optarg, 0.0, 1.0);
 			break;
 		case OPT_THREADS:
-			t.threads = e.threads = (int)parse_int("--threads", optarg, 1, 64);
+			t.threads = e.threads = (int)cli_int(WHO, "--threads", optarg, 1, 64);
 			break;
 		case OPT_LIMIT:
-			t.limit = e.limit = (long)parse_int("--limit", optarg, 1, 1L << 30);
+			t.limit = e.limit = (long)cli_int(WHO, "--limit", optarg, 1, 1L << 30);
 			break;
 		case OPT_NO_AUGMENT:
 			t.augment = 0;
@@ -184,15 +148,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		cli_usage_error(WHO, "unexpected argument '%s'", argv[optind]);
 	if (!t.data_dir)
-		usage_error("%s needs --data DIR", cmd);
+		cli_usage_error(WHO, "%s needs --data DIR", cmd);
 	if (is_train) {
 		if (!t.out_path)
-			usage_error("train needs -o MODEL.nhf");
+			cli_usage_error(WHO, "train needs -o MODEL.nhf");
 		return train_run(&t);
 	}
 	if (!e.model_path)
-		usage_error("eval needs -m MODEL.nhf");
+		cli_usage_error(WHO, "eval needs -m MODEL.nhf");
 	return eval_run(&e);
 }
