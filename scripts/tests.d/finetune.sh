@@ -30,24 +30,14 @@ for f in "$BIN" "$QUANT" "$RUN"; do
 	fi
 done
 
-# run ARGS...: sets rc; stdout in $TMP/out, stderr in $TMP/err
-run() {
-	"$BIN" "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-}
+# shellcheck source=scripts/tests.d/lib/cli.sh
+. scripts/tests.d/lib/cli.sh
 
-# usage_error NAME ARGS...: exit 2, exactly one line on stderr, nothing on stdout
+# usage_error NAME ARGS...: finetune ARGS is a usage error
 usage_error() {
-	local name=$1; shift
-	run finetune "$@"
-	local lines
-	lines=$(wc -l <"$TMP/err")
-	if [ "$rc" = 2 ] && [ "$lines" = 1 ] && [ ! -s "$TMP/out" ] &&
-	   grep -q '^nhot-train finetune: ' "$TMP/err"; then
-		result 0 "usage: $name"
-	else
-		result 1 "usage: $name" "rc=$rc, $lines stderr lines: $(head -c 200 "$TMP/err")"
-	fi
+	local name=$1
+	shift
+	expect_usage_error 'nhot-train finetune: ' "$name" finetune "$@"
 }
 
 # failure NAME ARGS...: exit 1 with a reason on stderr, no output file

@@ -20,25 +20,11 @@ if [ ! -x "$BIN" ]; then
 	finish
 fi
 
-# run ARGS...: sets rc; stdout in $TMP/out, stderr in $TMP/err
-run() {
-	"$BIN" "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-}
+# shellcheck source=scripts/tests.d/lib/cli.sh
+. scripts/tests.d/lib/cli.sh
 
-# usage_error NAME ARGS...: exit 2, exactly one line on stderr, nothing on stdout
-usage_error() {
-	local name=$1; shift
-	run "$@"
-	local lines
-	lines=$(wc -l <"$TMP/err")
-	if [ "$rc" = 2 ] && [ "$lines" = 1 ] && [ ! -s "$TMP/out" ] &&
-	   grep -q '^nhot-train: ' "$TMP/err"; then
-		result 0 "usage: $name"
-	else
-		result 1 "usage: $name" "rc=$rc, $lines stderr lines: $(head -c 200 "$TMP/err")"
-	fi
-}
+# usage_error NAME ARGS...: ARGS is a usage error
+usage_error() { expect_usage_error 'nhot-train: ' "$@"; }
 
 run --help
 [ "$rc" = 0 ] && grep -q 'nhot-train train' "$TMP/out"
