@@ -9,8 +9,8 @@
 # Extra kbuild flags: make module KBUILD_EXTRA="W=1".
 
 KMOD_DIR     := $(BUILD)/kmod
-KMOD_SRCS    := Kbuild $(wildcard driver/Kbuild driver/*.c driver/*.h driver/model/*.c \
-		driver/model/*.h) uapi/linux/nhot.h
+KMOD_SRCS    := Kbuild $(wildcard driver/Kbuild driver/*.c driver/*.h driver/hw/*.h \
+		driver/model/*.c driver/model/*.h) uapi/linux/nhot.h
 KMOD_HDRS    := $(sort $(wildcard /usr/src/linux-headers-*-amd64))
 KMOD_RELS    := $(patsubst /usr/src/linux-headers-%,%,$(KMOD_HDRS))
 KMOD_ALL     := $(KMOD_RELS:%=$(KMOD_DIR)/%/nhot.ko)
@@ -48,8 +48,8 @@ $(CHECKPATCH):
 		$$d/scripts/const_structs.checkpatch $$d/scripts/kernel-doc
 	@touch $@
 
-KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h driver/model/nhot_model.c \
-	       driver/model/nhot_model.h)) uapi/linux/nhot.h
+KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h driver/hw/*.h \
+	       driver/model/nhot_model.c driver/model/nhot_model.h)) uapi/linux/nhot.h
 
 # checkpatch --strict, then kernel-doc -Wall: any warning fails.
 checkpatch: $(CHECKPATCH)

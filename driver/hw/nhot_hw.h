@@ -11,6 +11,11 @@
 
 #include <linux/types.h>
 #include <linux/nhot.h>
+#ifdef __KERNEL__
+#include <linux/build_bug.h>
+#else
+#include <assert.h>
+#endif
 
 /* The PCI function: QEMU's ivshmem-doorbell (docs/hw.md section 1). */
 #define NHOT_HW_VENDOR_ID	0x1af4
@@ -120,7 +125,7 @@
 
 /* Buffer page lists: 4 KiB pages */
 #define NHOT_HW_PAGE_SHIFT	12
-#define NHOT_HW_PAGE_SIZE	(1U << NHOT_HW_PAGE_SHIFT)
+#define NHOT_HW_PAGE_SIZE	4096U
 
 /**
  * struct nhot_hw_buf - one buffer of a job, as a page list
@@ -192,9 +197,9 @@ struct nhot_hw_cqe {
 /* Reset: the device acknowledges within this time (the driver's wait). */
 #define NHOT_HW_RESET_TIMEOUT_MS	1000
 
-_Static_assert(sizeof(struct nhot_layer) == 128, "nhot_layer is 128 bytes");
-_Static_assert(sizeof(struct nhot_hw_buf) == 24, "nhot_hw_buf is 24 bytes");
-_Static_assert(sizeof(struct nhot_hw_sqe) == 320, "nhot_hw_sqe is 320 bytes");
-_Static_assert(sizeof(struct nhot_hw_cqe) == 64, "nhot_hw_cqe is 64 bytes");
+static_assert(sizeof(struct nhot_layer) == 128, "nhot_layer is 128 bytes");
+static_assert(sizeof(struct nhot_hw_buf) == 24, "nhot_hw_buf is 24 bytes");
+static_assert(sizeof(struct nhot_hw_sqe) == 320, "nhot_hw_sqe is 320 bytes");
+static_assert(sizeof(struct nhot_hw_cqe) == 64, "nhot_hw_cqe is 64 bytes");
 
 #endif /* _NHOT_HW_H */
