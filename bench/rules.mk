@@ -4,7 +4,7 @@
 
 BENCH_SRCS := $(sort $(filter-out bench/vmbench%.c,$(wildcard bench/*.c)))
 BENCH_BIN  := $(BUILD)/bench/nhot_bench
-BENCH_SAMPLES ?= 9
+BENCH_SAMPLES ?= 21
 
 $(BENCH_BIN): $(BENCH_SRCS) bench/bench.h $(LIBNHOT)
 	@mkdir -p $(@D)
