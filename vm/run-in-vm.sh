@@ -16,7 +16,8 @@ usage() {
 	cat >&2 <<USAGE
 usage: $prog [--kernel 6.1|6.12|RELEASE|debug] [--smp N] [--mem MB] [--timeout SECONDS]
        [--module-params "..."] [--module PATH | --no-module] [--append "KERNEL ARGS"]
-       [--console FILE] [--file SRC[:DEST]]... -- SCRIPT [ARG...]
+       [--console FILE] [--file SRC[:DEST]]... [--pci "EMU OPTIONS" [--emu-log FILE]]
+       -- SCRIPT [ARG...]
 USAGE
 	exit 2
 }
@@ -26,6 +27,7 @@ fail() { echo "$prog: $*" >&2; exit 1; }
 is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 
 kernel=6.12 smp=2 mem=512 timeout=300 params= module= no_module= append= console=
+pci= pci_opts= emu_log=
 files=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -39,6 +41,8 @@ while [ $# -gt 0 ]; do
 	--append) [ $# -ge 2 ] || usage; append=$2; shift 2 ;;
 	--console) [ $# -ge 2 ] || usage; console=$2; shift 2 ;;
 	--file) [ $# -ge 2 ] || usage; files+=("$2"); shift 2 ;;
+	--pci) [ $# -ge 2 ] || usage; pci=1 pci_opts=$2; shift 2 ;;
+	--emu-log) [ $# -ge 2 ] || usage; emu_log=$2; shift 2 ;;
 	--) shift; break ;;
 	-h | --help) usage ;;
 	*) bad "unknown option '$1' (try --help)" ;;
@@ -49,12 +53,30 @@ is_uint "$smp" && [ "$smp" -ge 1 ] && [ "$smp" -le 64 ] || bad "--smp wants 1..6
 is_uint "$mem" && [ "$mem" -ge 128 ] || bad "--mem wants at least 128 (MB), got '$mem'"
 is_uint "$timeout" && [ "$timeout" -ge 1 ] || bad "--timeout wants a positive number of seconds, got '$timeout'"
 case $params in *[\'\"\`\$\;\&\|\<\>\\]*) bad "--module-params: only name=value words, got '$params'" ;; esac
+case $pci_opts in *[\'\"\`\$\;\&\|\<\>\\]*) bad "--pci: only nhot-emu options, got '$pci_opts'" ;; esac
+if [ -n "$pci" ]; then
+	# nhot-emu reaches guest RAM by file offset: all of it below the PCI hole.
+	[ "$mem" -le 2048 ] || bad "--pci wants --mem 2048 or less, got '$mem'"
+	NHOT_EMU=${NHOT_EMU:-$TOP/build/host/bin/nhot-emu}
+	[ -x "$NHOT_EMU" ] || fail "$NHOT_EMU is missing: run 'make nhot-emu' first"
+	# QEMU's vectors= must match what the emulator wires (its --vectors).
+	vectors=2
+	set -- $pci_opts -- "$@"
+	while [ "$1" != -- ]; do
+		[ "$1" = --vectors ] && [ "$2" != -- ] && vectors=$2
+		shift
+	done
+	shift
+	is_uint "$vectors" && [ "$vectors" -ge 1 ] || bad "--pci: --vectors wants a number, got '$vectors'"
+fi
 
 if [ "$kernel" = debug ]; then
 	# The KASAN/lockdep kernel of vm/debug-kernel.sh (built on first use).
 	rel=debug
 	tree=$("$TOP/vm/debug-kernel.sh" kernel) || fail "no debug kernel"
 	vmlinuz=$tree/arch/x86/boot/bzImage
+	# A WARN (and a KASAN report, which honours it) panics: the run fails.
+	append="panic_on_warn=1 $append"
 	if [ -z "$no_module" ] && [ -z "$module" ]; then
 		module=$("$TOP/vm/debug-kernel.sh" module) || fail "no nhot.ko for the debug kernel"
 	fi
@@ -73,7 +95,14 @@ fi
 [ -n "$vmlinuz" ] || vmlinuz=$("$TOP/vm/fetch-kernel.sh" "$rel") || fail "no kernel image for $rel"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nhot-vm.XXXXXX") || fail "mktemp failed"
-trap 'rm -rf "$work"' EXIT
+emu_pid= ram_file=
+# Every way out stops the emulator and removes its socket and RAM file.
+cleanup() {
+	stop_emu
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
 root=$work/root
 
 # --- the initramfs --------------------------------------------------------
@@ -122,20 +151,72 @@ fi
 (cd "$root" && find . | cpio -o -H newc --quiet) >"$work/initrd.cpio" ||
 	fail "cpio failed (is package cpio installed?)"
 
+# --- the PCI engine (nhot-emu behind ivshmem-doorbell) -----------------------
+stop_emu() {
+	[ -n "$emu_pid" ] || return 0
+	if kill -0 "$emu_pid" 2>/dev/null; then
+		kill -TERM "$emu_pid" 2>/dev/null
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$emu_pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$emu_pid" 2>/dev/null
+	fi
+	wait "$emu_pid" 2>/dev/null
+	emu_pid=
+	# The emulator removes both itself; not when it was killed.
+	[ -n "$ram_file" ] && rm -f "$ram_file"
+	rm -f "$work/emu.sock" "$work/emu.sock.tmp"
+}
+
+# Starts nhot-emu and waits for its socket (it listens before it appears).
+start_emu() {
+	# A fresh, unused name per boot: parallel runs never share one.
+	ram_file=$(mktemp -u /dev/shm/nhot-vm-ram.XXXXXXXX) || fail "mktemp failed"
+	# shellcheck disable=SC2086
+	"$NHOT_EMU" --socket "$work/emu.sock" --ram "$ram_file" --ram-size "${mem}M" \
+		$pci_opts </dev/null >>"$work/emu.log" 2>&1 &
+	emu_pid=$!
+	for _ in $(seq 100); do
+		[ -S "$work/emu.sock" ] && return 0
+		kill -0 "$emu_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "$prog: nhot-emu did not start:" >&2
+	cat "$work/emu.log" >&2
+	exit 1
+}
+
+qemu_pci=()
+if [ -n "$pci" ]; then
+	: >"$work/emu.log"
+	qemu_pci=(-object "memory-backend-file,id=mem,size=${mem}M,mem-path=RAMFILE,share=on"
+		-machine memory-backend=mem
+		-chardev "socket,path=$work/emu.sock,id=nhotemu"
+		-device "ivshmem-doorbell,chardev=nhotemu,vectors=$vectors")
+fi
+
 # --- boot -----------------------------------------------------------------
 # no_timer_check: on a loaded host the TCG vCPU can miss the early IO-APIC
 # timer check, and the kernel panics ("IO-APIC + timer doesn't work!").
 boot() {
 	: >"$work/status"
 	: >"$work/console.log"
+	local extra=()
+	if [ -n "$pci" ]; then
+		stop_emu
+		start_emu
+		extra=("${qemu_pci[@]/RAMFILE/$ram_file}")
+	fi
 	timeout -k 5 "$timeout" qemu-system-x86_64 \
-		-accel tcg -cpu max -smp "$smp" -m "$mem" \
+		-accel tcg -cpu max -smp "$smp" -m "$mem" "${extra[@]}" \
 		-nographic -no-reboot -net none -monitor none \
 		-serial "file:$work/console.log" -serial stdio -serial "file:$work/status" \
 		-kernel "$vmlinuz" -initrd "$work/initrd.cpio" \
 		-append "console=ttyS0 panic=-1 no_timer_check $append" \
 		</dev/null 2>"$work/qemu.err" | tr -d '\r'
 	qrc=${PIPESTATUS[0]}
+	stop_emu
 }
 boot
 # A guest that died before starting /init never ran the script: that is the
@@ -147,6 +228,7 @@ if ! grep -q nhot-vm-exit= "$work/status" && ! grep -q 'Run /init' "$work/consol
 fi
 
 [ -n "$console" ] && cp "$work/console.log" "$console"
+[ -n "$pci" ] && [ -n "$emu_log" ] && cp "$work/emu.log" "$emu_log"
 
 st=$(sed -n 's/^nhot-vm-exit=\([0-9]*\).*/\1/p' "$work/status" | tail -1)
 if [ -n "$st" ]; then
@@ -158,6 +240,10 @@ else
 	echo "$prog: VM ($rel) ended without an exit status (qemu exit $qrc)" >&2
 fi
 grep -v 'TCG doesn.t support requested feature' "$work/qemu.err" | tail -5 >&2
+if [ -n "$pci" ]; then
+	echo "$prog: nhot-emu's log:" >&2
+	tail -10 "$work/emu.log" >&2
+fi
 echo "$prog: last kernel messages:" >&2
 tail -25 "$work/console.log" >&2
 exit 1
