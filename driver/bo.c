@@ -20,6 +20,8 @@ static void nhot_bo_free(struct kref *ref)
 	struct nhot_bo *bo = container_of(ref, struct nhot_bo, ref);
 
 	vfree(bo->vaddr);
+	nhot_objects_dec(&bo->ndev->objects, NHOT_OBJ_BOS);
+	nhot_device_put(bo->ndev);
 	kfree(bo);
 }
 
@@ -76,6 +78,9 @@ int nhot_bo_create(struct nhot_file *nf, struct nhot_bo_create *args)
 	if (!bo)
 		return -ENOMEM;
 	kref_init(&bo->ref);
+	kref_get(&ndev->ref);
+	bo->ndev = ndev;
+	nhot_objects_inc(&ndev->objects, NHOT_OBJ_BOS);
 	bo->length = args->length;
 	bo->size = PAGE_ALIGN(args->length);
 	bo->vaddr = vmalloc_user(bo->size);
@@ -110,9 +115,8 @@ int nhot_bo_create(struct nhot_file *nf, struct nhot_bo_create *args)
 
 err_unlock:
 	mutex_unlock(&nf->lock);
-	vfree(bo->vaddr);
 err_free_bo:
-	kfree(bo);
+	nhot_bo_put(bo);
 	return ret;
 }
 
@@ -146,11 +150,15 @@ static void nhot_bo_vm_open(struct vm_area_struct *vma)
 	struct nhot_bo *bo = vma->vm_private_data;
 
 	kref_get(&bo->ref);
+	nhot_objects_inc(&bo->ndev->objects, NHOT_OBJ_MAPPINGS);
 }
 
 static void nhot_bo_vm_close(struct vm_area_struct *vma)
 {
-	nhot_bo_put(vma->vm_private_data);
+	struct nhot_bo *bo = vma->vm_private_data;
+
+	nhot_objects_dec(&bo->ndev->objects, NHOT_OBJ_MAPPINGS);
+	nhot_bo_put(bo);
 }
 
 static const struct vm_operations_struct nhot_bo_vm_ops = {
@@ -195,6 +203,7 @@ int nhot_bo_mmap(struct nhot_file *nf, struct vm_area_struct *vma)
 		goto err_put;
 	vma->vm_private_data = bo;
 	vma->vm_ops = &nhot_bo_vm_ops;
+	nhot_objects_inc(&bo->ndev->objects, NHOT_OBJ_MAPPINGS);
 	return 0;
 
 err_put:

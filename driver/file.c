@@ -28,6 +28,7 @@ static int nhot_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	kref_get(&ndev->ref);
 	nf->ndev = ndev;
+	nhot_objects_inc(&ndev->objects, NHOT_OBJ_FILES);
 	xa_init_flags(&nf->bos, XA_FLAGS_ALLOC1);
 	xa_init(&nf->jobs);
 	init_waitqueue_head(&nf->wq);
@@ -49,6 +50,7 @@ static int nhot_release(struct inode *inode, struct file *file)
 	xa_destroy(&nf->bos);
 	mutex_destroy(&nf->lock);
 	kfree(nf);
+	nhot_objects_dec(&ndev->objects, NHOT_OBJ_FILES);
 	nhot_device_put(ndev);
 	return 0;
 }

@@ -48,6 +48,40 @@ struct nhot_limits {
 	u32 clock_mhz;
 };
 
+/* Kinds of live objects, counted for leak checks (debugfs "objects"). */
+enum nhot_object_kind {
+	NHOT_OBJ_DEVICES,	/* module-wide only */
+	NHOT_OBJ_FILES,
+	NHOT_OBJ_BOS,
+	NHOT_OBJ_JOBS,
+	NHOT_OBJ_MAPPINGS,	/* VMAs mapping a buffer object */
+	NHOT_OBJ_KINDS,
+};
+
+/*
+ * Live objects of one kind each: allocated and not freed (open and not
+ * released).  Atomic: each object's constructor and destructor count it,
+ * whatever the locks held there.  Each device has a set; the module has
+ * nhot_objects_total, which no device outlives.
+ */
+struct nhot_objects {
+	atomic_t live[NHOT_OBJ_KINDS];
+};
+
+extern struct nhot_objects nhot_objects_total;
+
+static inline void nhot_objects_inc(struct nhot_objects *objs, enum nhot_object_kind kind)
+{
+	atomic_inc(&objs->live[kind]);
+	atomic_inc(&nhot_objects_total.live[kind]);
+}
+
+static inline void nhot_objects_dec(struct nhot_objects *objs, enum nhot_object_kind kind)
+{
+	atomic_dec(&objs->live[kind]);
+	atomic_dec(&nhot_objects_total.live[kind]);
+}
+
 struct nhot_stats {
 	u64 jobs_submitted;
 	u64 jobs_completed;
@@ -71,6 +105,7 @@ struct nhot_stats {
  * @engine_kind: an &enum nhot_engine_kind
  * @ops: the engine backend
  * @engine: the backend's private data
+ * @bus: where the engine sits: dev_name() of its PCI function, "" when simulated
  * @debugfs: the device's debugfs folder
  * @timeout_work: fails a job that runs past its deadline
  * @idle_wq: woken whenever the running job changes
@@ -85,6 +120,7 @@ struct nhot_stats {
  * @timeout_ms: job timeout (debugfs)
  * @hang_jobs: the next that many jobs started hang (debugfs)
  * @stats: counters of GET_INFO
+ * @objects: live objects of this device (debugfs "objects")
  */
 struct nhot_device {
 	struct kref ref;
@@ -97,6 +133,7 @@ struct nhot_device {
 	u32 engine_kind;
 	const struct nhot_engine_ops *ops;
 	void *engine;
+	char bus[32];
 	struct dentry *debugfs;
 	struct delayed_work timeout_work;
 	wait_queue_head_t idle_wq;
@@ -111,6 +148,7 @@ struct nhot_device {
 	u32 timeout_ms;
 	u32 hang_jobs;
 	struct nhot_stats stats;
+	struct nhot_objects objects;
 };
 
 /**
@@ -145,12 +183,14 @@ struct nhot_file {
 /**
  * struct nhot_bo - a buffer object: zeroed vmalloc memory shared with userspace
  * @ref: the handle table, mappings, jobs
+ * @ndev: the device (a reference; counts the buffer in its objects)
  * @vaddr: kernel address
  * @length: bytes asked for
  * @size: bytes allocated (whole pages)
  */
 struct nhot_bo {
 	struct kref ref;
+	struct nhot_device *ndev;
 	void *vaddr;
 	u64 length;
 	size_t size;
@@ -186,6 +226,7 @@ struct nhot_job_buf {
  * @queued_ns: submission time
  * @start_ns: start time, 0 if it never started
  * @end_ns: end time, 0 while not finished
+ * @engine_data: the engine's per-job state (&nhot_engine_ops.prepare)
  */
 struct nhot_kjob {
 	struct kref ref;
@@ -201,6 +242,7 @@ struct nhot_kjob {
 	u64 queued_ns;
 	u64 start_ns;
 	u64 end_ns;
+	void *engine_data;
 };
 
 /* Every rejection is logged for dynamic debug, with the device's name. */
@@ -216,6 +258,10 @@ void nhot_default_limits(struct nhot_limits *limits);
 
 /* dev.c */
 struct nhot_device *nhot_device_create(u32 engine_kind);
+struct nhot_device *nhot_device_create_engine(u32 engine_kind, struct device *parent,
+					      int (*attach)(struct nhot_device *ndev,
+							    void *data),
+					      void *data);
 void nhot_device_remove(struct nhot_device *ndev);
 void nhot_device_remove_all(void);
 void nhot_device_put(struct nhot_device *ndev);
