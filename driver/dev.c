@@ -22,8 +22,6 @@ static void nhot_device_free(struct kref *ref)
 {
 	struct nhot_device *ndev = container_of(ref, struct nhot_device, ref);
 
-	if (ndev->ops->release)
-		ndev->ops->release(ndev);
 	put_device(ndev->dev);
 	ida_free(&nhot_ida, ndev->id);
 	kfree(ndev);
@@ -35,40 +33,23 @@ void nhot_device_put(struct nhot_device *ndev)
 	kref_put(&ndev->ref, nhot_device_free);
 }
 
-static int nhot_sim_attach(struct nhot_device *ndev, void *data)
+static int nhot_engine_create(struct nhot_device *ndev, u32 engine_kind)
 {
-	return nhot_sim_create(ndev);
+	switch (engine_kind) {
+	case NHOT_ENGINE_SIM:
+		return nhot_sim_create(ndev);
+	default:
+		return -EOPNOTSUPP;
+	}
 }
 
 /**
- * nhot_device_create() - create a simulated engine and its /dev/nhotN
- * @engine_kind: %NHOT_ENGINE_SIM
+ * nhot_device_create() - create an engine and its /dev/nhotN
+ * @engine_kind: an &enum nhot_engine_kind
  *
  * Return: the device (owned by the device list) or an ERR_PTR.
  */
 struct nhot_device *nhot_device_create(u32 engine_kind)
-{
-	if (engine_kind != NHOT_ENGINE_SIM)
-		return ERR_PTR(-EOPNOTSUPP);
-	return nhot_device_create_engine(engine_kind, NULL, nhot_sim_attach, NULL);
-}
-
-/**
- * nhot_device_create_engine() - create a device around an engine backend
- * @engine_kind: an &enum nhot_engine_kind
- * @parent: the engine's own device (a PCI function), or NULL; names
- *	&nhot_device.bus and parents /dev/nhotN in sysfs
- * @attach: sets &nhot_device.ops and &nhot_device.engine; may sleep.  On
- *	failure it has undone itself; once it succeeded, the device owns the
- *	engine (&nhot_engine_ops.destroy and .release free it)
- * @data: passed to @attach
- *
- * Return: the device (owned by the device list) or an ERR_PTR.
- */
-struct nhot_device *nhot_device_create_engine(u32 engine_kind, struct device *parent,
-					      int (*attach)(struct nhot_device *ndev,
-							    void *data),
-					      void *data)
 {
 	struct nhot_device *ndev;
 	int ret;
@@ -88,16 +69,13 @@ struct nhot_device *nhot_device_create_engine(u32 engine_kind, struct device *pa
 	ndev->engine_kind = engine_kind;
 	nhot_device_jobs_init(ndev);
 
-	if (parent)
-		strscpy(ndev->bus, dev_name(parent), sizeof(ndev->bus));
-	ret = attach(ndev, data);
+	ret = nhot_engine_create(ndev, engine_kind);
 	if (ret)
 		goto err_free_id;
 
 	ndev->misc.minor = MISC_DYNAMIC_MINOR;
 	ndev->misc.name = ndev->name;
 	ndev->misc.fops = &nhot_fops;
-	ndev->misc.parent = parent;
 	/*
 	 * Root only by default: an open file may pin max_file_bytes of
 	 * memory, so who else may use the engine is the administrator's
@@ -117,8 +95,6 @@ struct nhot_device *nhot_device_create_engine(u32 engine_kind, struct device *pa
 
 err_destroy_engine:
 	ndev->ops->destroy(ndev);
-	if (ndev->ops->release)
-		ndev->ops->release(ndev);
 err_free_id:
 	ida_free(&nhot_ida, ndev->id);
 err_free:
