@@ -22,6 +22,8 @@ static void nhot_device_free(struct kref *ref)
 {
 	struct nhot_device *ndev = container_of(ref, struct nhot_device, ref);
 
+	if (ndev->ops->release)
+		ndev->ops->release(ndev);
 	put_device(ndev->dev);
 	ida_free(&nhot_ida, ndev->id);
 	kfree(ndev);
@@ -33,23 +35,40 @@ void nhot_device_put(struct nhot_device *ndev)
 	kref_put(&ndev->ref, nhot_device_free);
 }
 
-static int nhot_engine_create(struct nhot_device *ndev, u32 engine_kind)
+static int nhot_sim_attach(struct nhot_device *ndev, void *data)
 {
-	switch (engine_kind) {
-	case NHOT_ENGINE_SIM:
-		return nhot_sim_create(ndev);
-	default:
-		return -EOPNOTSUPP;
-	}
+	return nhot_sim_create(ndev);
 }
 
 /**
- * nhot_device_create() - create an engine and its /dev/nhotN
- * @engine_kind: an &enum nhot_engine_kind
+ * nhot_device_create() - create a simulated engine and its /dev/nhotN
+ * @engine_kind: %NHOT_ENGINE_SIM
  *
  * Return: the device (owned by the device list) or an ERR_PTR.
  */
 struct nhot_device *nhot_device_create(u32 engine_kind)
+{
+	if (engine_kind != NHOT_ENGINE_SIM)
+		return ERR_PTR(-EOPNOTSUPP);
+	return nhot_device_create_engine(engine_kind, NULL, nhot_sim_attach, NULL);
+}
+
+/**
+ * nhot_device_create_engine() - create a device around an engine backend
+ * @engine_kind: an &enum nhot_engine_kind
+ * @parent: the engine's own device (a PCI function), or NULL; names
+ *	&nhot_device.bus and parents /dev/nhotN in sysfs
+ * @attach: sets &nhot_device.ops and &nhot_device.engine; may sleep.  On
+ *	failure it has undone itself; once it succeeded, the device owns the
+ *	engine (&nhot_engine_ops.destroy and .release free it)
+ * @data: passed to @attach
+ *
+ * Return: the device (owned by the device list) or an ERR_PTR.
+ */
+struct nhot_device *nhot_device_create_engine(u32 engine_kind, struct device *parent,
+					      int (*attach)(struct nhot_device *ndev,
+							    void *data),
+					      void *data)
 {
 	struct nhot_device *ndev;
 	int ret;
@@ -69,13 +88,16 @@ struct nhot_device *nhot_device_create(u32 engine_kind)
 	ndev->engine_kind = engine_kind;
 	nhot_device_jobs_init(ndev);
 
-	ret = nhot_engine_create(ndev, engine_kind);
+	if (parent)
+		strscpy(ndev->bus, dev_name(parent), sizeof(ndev->bus));
+	ret = attach(ndev, data);
 	if (ret)
 		goto err_free_id;
 
 	ndev->misc.minor = MISC_DYNAMIC_MINOR;
 	ndev->misc.name = ndev->name;
 	ndev->misc.fops = &nhot_fops;
+	ndev->misc.parent = parent;
 	/*
 	 * Root only by default: an open file may pin max_file_bytes of
 	 * memory, so who else may use the engine is the administrator's
@@ -95,6 +117,8 @@ struct nhot_device *nhot_device_create(u32 engine_kind)
 
 err_destroy_engine:
 	ndev->ops->destroy(ndev);
+	if (ndev->ops->release)
+		ndev->ops->release(ndev);
 err_free_id:
 	ida_free(&nhot_ida, ndev->id);
 err_free:

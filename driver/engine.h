@@ -24,13 +24,25 @@
  *	nhot_engine_job_done()
  * @reset: abandon the running job; may sleep.  On return the engine touches
  *	no job's memory and will not report the abandoned job
- * @destroy: stop the engine for good and free it; may sleep; no job runs
+ * @destroy: stop the engine for good and free it; may sleep; no job runs.
+ *	Jobs may outlive it (open files): an engine with @unprepare keeps what
+ *	@unprepare needs until @release
+ * @prepare: optional: make @job's buffers reachable by the engine (DMA
+ *	mapping); called at SUBMIT before the job is queued, may sleep; an
+ *	error rejects the SUBMIT with it.  Sets &nhot_kjob.engine_data
+ * @unprepare: optional: undo @prepare; called when the job is freed, in
+ *	process context, before its buffers are put; also after @destroy
+ * @release: optional: free what @destroy left; called when the device's
+ *	last reference goes, after every job of it was freed
  */
 struct nhot_engine_ops {
 	void (*start)(struct nhot_device *ndev, struct nhot_kjob *job, bool hang);
 	void (*cancel)(struct nhot_device *ndev, struct nhot_kjob *job);
 	void (*reset)(struct nhot_device *ndev);
 	void (*destroy)(struct nhot_device *ndev);
+	int (*prepare)(struct nhot_device *ndev, struct nhot_kjob *job);
+	void (*unprepare)(struct nhot_device *ndev, struct nhot_kjob *job);
+	void (*release)(struct nhot_device *ndev);
 };
 
 /*
@@ -40,7 +52,18 @@ struct nhot_engine_ops {
 void nhot_engine_job_done(struct nhot_device *ndev, struct nhot_kjob *job,
 			  int error, const struct nhot_model_counters *counters);
 
+/*
+ * The engine failed on its own (e.g. a device's error status): reset it and
+ * end the running job, if any, FAILED with @error.  Process context; a reset
+ * already in progress makes it a no-op.
+ */
+void nhot_engine_failed(struct nhot_device *ndev, int error);
+
 /* sim.c: attach the simulated engine to a new device. */
 int nhot_sim_create(struct nhot_device *ndev);
+
+/* pci.c: the PCI driver of PCI engines (docs/hw.md). */
+int nhot_pci_register(void);
+void nhot_pci_unregister(void);
 
 #endif /* _NHOT_ENGINE_H */

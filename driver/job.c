@@ -30,8 +30,12 @@ void nhot_device_jobs_init(struct nhot_device *ndev)
 static void nhot_job_free(struct kref *ref)
 {
 	struct nhot_kjob *job = container_of(ref, struct nhot_kjob, ref);
+	struct nhot_device *ndev = job->nfile->ndev;
 	int i;
 
+	/* the engine lets go of the pages before they can be freed */
+	if (job->engine_data)
+		ndev->ops->unprepare(ndev, job);
 	for (i = 0; i < NHOT_BUF_COUNT; i++)
 		if (job->buf[i].bo)
 			nhot_bo_put(job->buf[i].bo);
@@ -117,6 +121,7 @@ static int nhot_job_error_status(int error, u32 *status)
 		return error;
 	case -EILSEQ:
 	case -EOVERFLOW:
+	case -ENODEV:
 		*status = NHOT_JOB_FAILED;
 		return error;
 	default:
@@ -156,6 +161,31 @@ void nhot_engine_job_done(struct nhot_device *ndev, struct nhot_kjob *job,
 }
 
 /*
+ * Resets the engine (ndev->resetting set by the caller, dropped here) and
+ * ends the job that was running at run_seq @seq, if it still is, with
+ * @status and @error; then starts the jobs behind it.
+ */
+static void nhot_reset_engine(struct nhot_device *ndev, u64 seq, u32 status,
+			      int error)
+{
+	struct nhot_kjob *job;
+
+	ndev->ops->reset(ndev);
+
+	spin_lock_irq(&ndev->lock);
+	ndev->stats.resets++;
+	ndev->resetting = false;
+	if (ndev->running && ndev->run_seq == seq) {
+		job = ndev->running;
+		ndev->running = NULL;
+		nhot_job_end(ndev, job, status, error);
+	}
+	wake_up_all(&ndev->idle_wq);
+	nhot_start_next(ndev);
+	spin_unlock_irq(&ndev->lock);
+}
+
+/*
  * A job ran past its deadline: reset the engine, fail the job TIMEDOUT, and
  * start the jobs behind it.  The timer is re-armed for a job that started
  * after it was set.
@@ -184,19 +214,25 @@ static void nhot_job_timeout_work(struct work_struct *work)
 	spin_unlock_irq(&ndev->lock);
 
 	nhot_dbg(ndev, "job %llu timed out: engine reset\n", job->id);
-	ndev->ops->reset(ndev);
+	nhot_reset_engine(ndev, seq, NHOT_JOB_TIMEDOUT, -ETIMEDOUT);
+}
+
+void nhot_engine_failed(struct nhot_device *ndev, int error)
+{
+	u64 seq;
 
 	spin_lock_irq(&ndev->lock);
-	ndev->stats.resets++;
-	ndev->resetting = false;
-	if (ndev->running && ndev->run_seq == seq) {
-		job = ndev->running;
-		ndev->running = NULL;
-		nhot_job_end(ndev, job, NHOT_JOB_TIMEDOUT, -ETIMEDOUT);
+	if (ndev->resetting) {
+		spin_unlock_irq(&ndev->lock);
+		return;
 	}
-	wake_up_all(&ndev->idle_wq);
-	nhot_start_next(ndev);
+	/* no job, or a finished one: the reset ends nothing */
+	seq = ndev->running ? ndev->run_seq : ndev->run_seq + 1;
+	ndev->resetting = true;
 	spin_unlock_irq(&ndev->lock);
+
+	nhot_dbg(ndev, "engine failed (%d): engine reset\n", error);
+	nhot_reset_engine(ndev, seq, NHOT_JOB_FAILED, error);
 }
 
 /* ---- SUBMIT ---------------------------------------------------------- */
@@ -284,6 +320,8 @@ static int nhot_job_create(struct nhot_file *nf, const void __user *ujob,
 	if (!ret)
 		ret = nhot_job_take_buf(nf, job, NHOT_BUF_OUTPUT, &uj.output,
 					shape.output_bytes);
+	if (!ret && ndev->ops->prepare)
+		ret = ndev->ops->prepare(ndev, job);
 	if (ret) {
 		nhot_job_put(job);
 		return ret;

@@ -2,13 +2,15 @@
 /*
  * nhot.ko: module parameters, module init and exit.
  *
- * The module creates sim_devices simulated engines at load time.  It can be
- * unloaded once no file is open (the file operations pin the module).
+ * The module creates sim_devices simulated engines at load time and drives
+ * the PCI engines it finds (pci.c, docs/hw.md).  It can be unloaded once no
+ * file is open (the file operations pin the module).
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sizes.h>
 
+#include "engine.h"
 #include "nhot_drv.h"
 
 #define CREATE_TRACE_POINTS
@@ -77,6 +79,7 @@ static bool nhot_params_valid(void)
 static int __init nhot_init(void)
 {
 	unsigned int i;
+	int ret;
 
 	if (!nhot_params_valid()) {
 		pr_err("nhot: invalid module parameters\n");
@@ -87,16 +90,24 @@ static int __init nhot_init(void)
 		struct nhot_device *ndev = nhot_device_create(NHOT_ENGINE_SIM);
 
 		if (IS_ERR(ndev)) {
-			nhot_device_remove_all();
-			nhot_debugfs_exit();
-			return PTR_ERR(ndev);
+			ret = PTR_ERR(ndev);
+			goto err_remove;
 		}
 	}
+	ret = nhot_pci_register();
+	if (ret)
+		goto err_remove;
 	return 0;
+
+err_remove:
+	nhot_device_remove_all();
+	nhot_debugfs_exit();
+	return ret;
 }
 
 static void __exit nhot_exit(void)
 {
+	nhot_pci_unregister();
 	nhot_device_remove_all();
 	nhot_debugfs_exit();
 }

@@ -105,6 +105,7 @@ struct nhot_stats {
  * @engine_kind: an &enum nhot_engine_kind
  * @ops: the engine backend
  * @engine: the backend's private data
+ * @bus: where the engine sits: dev_name() of its PCI function, "" when simulated
  * @debugfs: the device's debugfs folder
  * @timeout_work: fails a job that runs past its deadline
  * @idle_wq: woken whenever the running job changes
@@ -132,6 +133,7 @@ struct nhot_device {
 	u32 engine_kind;
 	const struct nhot_engine_ops *ops;
 	void *engine;
+	char bus[32];
 	struct dentry *debugfs;
 	struct delayed_work timeout_work;
 	wait_queue_head_t idle_wq;
@@ -224,6 +226,7 @@ struct nhot_job_buf {
  * @queued_ns: submission time
  * @start_ns: start time, 0 if it never started
  * @end_ns: end time, 0 while not finished
+ * @engine_data: the engine's per-job state (&nhot_engine_ops.prepare)
  */
 struct nhot_kjob {
 	struct kref ref;
@@ -239,6 +242,7 @@ struct nhot_kjob {
 	u64 queued_ns;
 	u64 start_ns;
 	u64 end_ns;
+	void *engine_data;
 };
 
 /* Every rejection is logged for dynamic debug, with the device's name. */
@@ -254,6 +258,10 @@ void nhot_default_limits(struct nhot_limits *limits);
 
 /* dev.c */
 struct nhot_device *nhot_device_create(u32 engine_kind);
+struct nhot_device *nhot_device_create_engine(u32 engine_kind, struct device *parent,
+					      int (*attach)(struct nhot_device *ndev,
+							    void *data),
+					      void *data);
 void nhot_device_remove(struct nhot_device *ndev);
 void nhot_device_remove_all(void);
 void nhot_device_put(struct nhot_device *ndev);

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The PCI n-hot engine backend (docs/hw.md): the engine's state shared by
+ * pci.c (probe, rings, interrupts, reset) and pci_dma.c (the DMA mappings of
+ * job buffers).
+ */
+#ifndef _NHOT_PCI_H
+#define _NHOT_PCI_H
+
+#include <linux/irq_work.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/scatterlist.h>
+#include <linux/workqueue.h>
+
+#include "hw/nhot_hw.h"
+#include "nhot_drv.h"
+
+/*
+ * Ring entries.  The job path runs one job at a time today, so one slot of
+ * each ring is in use at a time; a deeper queue is a later optimisation.
+ */
+#define NHOT_PCI_RING_ENTRIES	64
+
+/**
+ * struct nhot_pci_map - one job's buffers, mapped for the device
+ * @node: in &nhot_pci.maps while @live
+ * @live: the DMA mappings and the page lists exist
+ * @sgt: each buffer slot's pages, mapped (nents 0: the slot is unused)
+ * @hw: each slot as the descriptor names it
+ * @lists: the page lists of every slot, one after the other (coherent)
+ * @lists_dma: their DMA address
+ * @lists_bytes: their size
+ */
+struct nhot_pci_map {
+	struct list_head node;
+	bool live;
+	struct sg_table sgt[NHOT_BUF_COUNT];
+	struct nhot_hw_buf hw[NHOT_BUF_COUNT];
+	__u64 *lists;
+	dma_addr_t lists_dma;
+	size_t lists_bytes;
+};
+
+/**
+ * struct nhot_pci - one PCI engine
+ * @pdev: its PCI function
+ * @ndev: its nhot device
+ * @ctrl: BAR0, the ivshmem registers (doorbell)
+ * @regs: BAR2, the register page
+ * @peer_id: the device's ivshmem peer id (the doorbell's target)
+ * @nvec: MSI-X vectors allocated
+ * @sq: submission ring (coherent, managed)
+ * @sq_dma: its DMA address
+ * @cq: completion ring (coherent, managed)
+ * @cq_dma: its DMA address
+ * @error_work: handles a fatal error status in process context
+ * @report: reports a job the device never saw (dead device, withheld hung
+ *	job cancelled) through nhot_engine_job_done(), outside the device lock
+ * @maps_lock: protects @maps and @gone
+ * @maps: every &struct nhot_pci_map that is live
+ * @gone: destroyed: no more mappings
+ *
+ * The fields below are protected by &nhot_device.lock:
+ * @sq_tail: descriptors written
+ * @cq_head: completions consumed
+ * @next_cookie: the last cookie given out
+ * @cur_job: the job handed over by start(), until reported or reset
+ * @cur_cookie: its cookie
+ * @withheld: @cur_job hangs (debugfs hang_jobs): never given to the device
+ * @report_job: the job @report reports
+ * @report_error: its error
+ * @quiesced: a reset or removal is in progress: completions are not read
+ * @dead: the device did not acknowledge a reset: no job reaches it again
+ */
+struct nhot_pci {
+	struct pci_dev *pdev;
+	struct nhot_device *ndev;
+	void __iomem *ctrl;
+	void __iomem *regs;
+	u32 peer_id;
+	int nvec;
+	struct nhot_hw_sqe *sq;
+	dma_addr_t sq_dma;
+	struct nhot_hw_cqe *cq;
+	dma_addr_t cq_dma;
+	struct work_struct error_work;
+	struct irq_work report;
+
+	struct mutex maps_lock;	/* protects maps and gone */
+	struct list_head maps;
+	bool gone;
+
+	/* protected by ndev->lock */
+	u32 sq_tail;
+	u32 cq_head;
+	u64 next_cookie;
+	struct nhot_kjob *cur_job;
+	u64 cur_cookie;
+	bool withheld;
+	struct nhot_kjob *report_job;
+	int report_error;
+	bool quiesced;
+	bool dead;
+};
+
+/* pci_dma.c */
+int nhot_pci_prepare(struct nhot_device *ndev, struct nhot_kjob *job);
+void nhot_pci_unprepare(struct nhot_device *ndev, struct nhot_kjob *job);
+void nhot_pci_unmap_all(struct nhot_pci *pe);
+void nhot_pci_sync_output(struct nhot_pci *pe, struct nhot_kjob *job);
+
+#endif /* _NHOT_PCI_H */
