@@ -2,8 +2,8 @@
 /*
  * nhot ioctl ABI: every ioctl's success path and every way to get each
  * argument wrong (uapi/linux/nhot.h, docs/uapi.md, docs/arith.md section 3).
- * One FIXTURE_VARIANT per simulated device: the module is loaded with
- * sim_devices=2.
+ * One FIXTURE_VARIANT per engine kind: "sim" runs on the first simulated
+ * device, "pci" on the first PCI engine (skipped in a guest without one).
  */
 #include <poll.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include "nhot_util.h"
 
 FIXTURE(abi) {
+	int dev;	/* N of /dev/nhotN */
 	int fd;
 	struct nhot_info info;
 	struct nhot_fc fc;
@@ -18,21 +19,25 @@ FIXTURE(abi) {
 	struct nhot_job job;	/* a valid FC job over bos, slot 0 */
 };
 
+/* One variant per engine kind, on its first device (nhot_engine.h). */
 FIXTURE_VARIANT(abi) {
-	int dev;
+	uint32_t kind;
 };
 
-FIXTURE_VARIANT_ADD(abi, nhot0) {
-	.dev = 0,
+FIXTURE_VARIANT_ADD(abi, sim) {
+	.kind = NHOT_ENGINE_SIM,
 };
 
-FIXTURE_VARIANT_ADD(abi, nhot1) {
-	.dev = 1,
+FIXTURE_VARIANT_ADD(abi, pci) {
+	.kind = NHOT_ENGINE_PCI,
 };
 
 FIXTURE_SETUP(abi)
 {
-	self->fd = nhot_open_or_skip(variant->dev);
+	self->fd = -1;
+	self->dev = nhot_engine_or_skip(variant->kind);
+	self->fd = nhot_open_dev(self->dev);
+	ASSERT_LE(0, self->fd) TH_LOG("open /dev/nhot%d: %s", self->dev, strerror(errno));
 	test_cmd_get_info(self->fd, &self->info);
 	nhot_fc_small(&self->fc, 4, 8, 1);
 	ASSERT_EQ(0, nhot_fc_bos_create(self->fd, &self->bos));
@@ -67,7 +72,7 @@ TEST_F(abi, get_info_fields)
 	struct nhot_info *info = &self->info;
 
 	EXPECT_EQ(NHOT_ABI_VERSION, info->abi_version);
-	EXPECT_EQ(NHOT_ENGINE_SIM, info->engine_kind);
+	EXPECT_EQ(variant->kind, info->engine_kind);
 	EXPECT_EQ(sizeof(*info), info->size);
 	EXPECT_EQ(0, info->flags);
 	EXPECT_EQ(NHOT_ALL_LAYER_TYPES, info->layer_types);
@@ -579,7 +584,7 @@ TEST_F(abi, another_files_handle)
 	struct nhot_job job;
 	int fd2, found = 1;
 
-	fd2 = nhot_open_dev(variant->dev);
+	fd2 = nhot_open_dev(self->dev);
 	ASSERT_LE(0, fd2);
 	/* Find a handle of fd2 that this file does not have. */
 	for (int i = 0; i < 16; i++) {
@@ -600,7 +605,7 @@ TEST_F(abi, another_files_handle)
 	test_err_job(ENOENT, &job);
 	close(fd2);
 	/* A file without buffers knows none of this file's handles. */
-	fd2 = nhot_open_dev(variant->dev);
+	fd2 = nhot_open_dev(self->dev);
 	ASSERT_LE(0, fd2);
 	test_err_submit(ENOENT, fd2, &self->job, 1);
 	close(fd2);

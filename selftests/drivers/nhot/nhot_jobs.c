@@ -3,7 +3,8 @@
  * nhot jobs: concurrency (threads, several open files), closing with jobs in
  * flight, WAIT deadlines (ALL and ANY), poll() wakeups, batches, buffers
  * destroyed while in use, and an engine hang recovered by a reset (through
- * the debugfs switches hang_jobs and timeout_ms). One variant per device.
+ * the debugfs switches hang_jobs and timeout_ms). One variant per engine
+ * kind (sim, pci).
  */
 #include <poll.h>
 #include <pthread.h>
@@ -14,38 +15,43 @@
 #define HANG_TIMEOUT_MS	200
 
 FIXTURE(jobs) {
+	int dev;	/* N of /dev/nhotN */
 	int fd;
 	unsigned long timeout_ms;	/* the engine's, restored in teardown */
 	struct nhot_fc fc;
 	struct nhot_fc_bos bos;
 };
 
+/* One variant per engine kind, on its first device (nhot_engine.h). */
 FIXTURE_VARIANT(jobs) {
-	int dev;
+	uint32_t kind;
 };
 
-FIXTURE_VARIANT_ADD(jobs, nhot0) {
-	.dev = 0,
+FIXTURE_VARIANT_ADD(jobs, sim) {
+	.kind = NHOT_ENGINE_SIM,
 };
 
-FIXTURE_VARIANT_ADD(jobs, nhot1) {
-	.dev = 1,
+FIXTURE_VARIANT_ADD(jobs, pci) {
+	.kind = NHOT_ENGINE_PCI,
 };
 
 FIXTURE_SETUP(jobs)
 {
-	self->fd = nhot_open_or_skip(variant->dev);
-	ASSERT_EQ(0, nhot_debugfs_read(variant->dev, "timeout_ms", &self->timeout_ms));
-	ASSERT_EQ(0, nhot_debugfs_write(variant->dev, "hang_jobs", 0));
+	self->fd = -1;
+	self->dev = nhot_engine_or_skip(variant->kind);
+	self->fd = nhot_open_dev(self->dev);
+	ASSERT_LE(0, self->fd) TH_LOG("open /dev/nhot%d: %s", self->dev, strerror(errno));
+	ASSERT_EQ(0, nhot_debugfs_read(self->dev, "timeout_ms", &self->timeout_ms));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "hang_jobs", 0));
 	nhot_fc_small(&self->fc, 2, 8, 11);
 	ASSERT_EQ(0, nhot_fc_bos_create(self->fd, &self->bos));
 }
 
 FIXTURE_TEARDOWN(jobs)
 {
-	nhot_debugfs_write(variant->dev, "hang_jobs", 0);
+	nhot_debugfs_write(self->dev, "hang_jobs", 0);
 	if (self->timeout_ms)
-		nhot_debugfs_write(variant->dev, "timeout_ms", self->timeout_ms);
+		nhot_debugfs_write(self->dev, "timeout_ms", self->timeout_ms);
 	if (self->fd >= 0)
 		close(self->fd);
 }
@@ -217,12 +223,12 @@ static void run_threads(struct __test_metadata *_metadata, int fd, int dev, bool
 
 TEST_F(jobs, threads_share_one_file)
 {
-	run_threads(_metadata, self->fd, variant->dev, false);
+	run_threads(_metadata, self->fd, self->dev, false);
 }
 
 TEST_F(jobs, threads_with_own_files)
 {
-	run_threads(_metadata, -1, variant->dev, true);
+	run_threads(_metadata, -1, self->dev, true);
 }
 
 /* ---- closing with jobs in flight ----------------------------------------- */
@@ -255,7 +261,7 @@ TEST_F(jobs, close_with_jobs_in_flight)
 	for (int round = 0; round < 8; round++) {
 		struct nhot_fc_bos bos;
 
-		fd2 = nhot_open_dev(variant->dev);
+		fd2 = nhot_open_dev(self->dev);
 		ASSERT_LE(0, fd2);
 		ASSERT_EQ(0, nhot_fc_bos_create(fd2, &bos));
 		for (int i = 0; i < 256; i++)
@@ -292,11 +298,11 @@ TEST_F(jobs, wait_any_vs_all)
 	int32_t err;
 	int64_t t0;
 
-	ASSERT_EQ(0, nhot_debugfs_write(variant->dev, "timeout_ms", HANG_TIMEOUT_MS * 5));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "timeout_ms", HANG_TIMEOUT_MS * 5));
 	nhot_fc_job(&self->fc, &self->bos, 0, &job);
 	test_cmd_submit(self->fd, &job, 1, &ids[0]);
 	test_cmd_wait(self->fd, &ids[0], 1);
-	ASSERT_EQ(0, nhot_debugfs_write(variant->dev, "hang_jobs", 1));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "hang_jobs", 1));
 	test_cmd_submit(self->fd, &job, 1, &ids[1]);
 
 	/* A deadline in the past and 0 (poll once) on the hung job. */
@@ -344,8 +350,8 @@ TEST_F(jobs, poll_wakes_up)
 	pthread_t th;
 	uint64_t id;
 
-	ASSERT_EQ(0, nhot_debugfs_write(variant->dev, "timeout_ms", HANG_TIMEOUT_MS));
-	ASSERT_EQ(0, nhot_debugfs_write(variant->dev, "hang_jobs", 1));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "timeout_ms", HANG_TIMEOUT_MS));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "hang_jobs", 1));
 	ASSERT_EQ(0, pthread_create(&th, NULL, poll_thread, &p));
 	usleep(50000);
 	nhot_fc_job(&self->fc, &self->bos, 0, &job);
@@ -414,8 +420,8 @@ TEST_F(jobs, destroy_buffer_under_a_hung_job)
 	struct nhot_job job;
 	uint64_t ids[2];
 
-	ASSERT_EQ(0, nhot_debugfs_write(variant->dev, "timeout_ms", HANG_TIMEOUT_MS));
-	ASSERT_EQ(0, nhot_debugfs_write(variant->dev, "hang_jobs", 1));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "timeout_ms", HANG_TIMEOUT_MS));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "hang_jobs", 1));
 	nhot_fc_job(&self->fc, &self->bos, 0, &job);
 	test_cmd_submit(self->fd, &job, 1, &ids[0]);
 	nhot_fc_job(&self->fc, &self->bos, 1, &job);
@@ -440,8 +446,8 @@ TEST_F(jobs, hang_recovered_by_reset)
 	uint64_t first, ids[4];
 	int64_t t0;
 
-	ASSERT_EQ(0, nhot_debugfs_write(variant->dev, "timeout_ms", HANG_TIMEOUT_MS));
-	ASSERT_EQ(0, nhot_debugfs_write(variant->dev, "hang_jobs", 1));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "timeout_ms", HANG_TIMEOUT_MS));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "hang_jobs", 1));
 	test_cmd_get_info(self->fd, &before);
 	for (int i = 0; i < 4; i++) {
 		nhot_fc_small(&fcs[i], 2, 8, 40 + i);

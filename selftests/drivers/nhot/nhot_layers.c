@@ -28,6 +28,7 @@
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
 #include "nhot.h"
+#include "nhot_engine.h"
 
 /*
  * The random layer generator is a helper of the host tests; a selftest is
@@ -35,11 +36,12 @@
  */
 #include "../../../userlib/tests/layer_gen.c"
 
+/* The device of this test's variant: set by the fixture's setup. */
+static char test_path[32] = "/dev/nhot0";
+
 static const char *test_device(void)
 {
-	const char *env = getenv("NHOT_DEVICE");
-
-	return env && env[0] ? env : "/dev/nhot0";
+	return test_path;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -246,13 +248,38 @@ FIXTURE(dev) {
 	struct layer_gen_rng rng;
 };
 
+/*
+ * One variant per engine kind, on its first device (nhot_engine.h).
+ * $NHOT_DEVICE (a path or "cpu") replaces the sim variant's device; the pci
+ * variant then skips.
+ */
+FIXTURE_VARIANT(dev) {
+	uint32_t kind;
+};
+
+FIXTURE_VARIANT_ADD(dev, sim) {
+	.kind = NHOT_ENGINE_SIM,
+};
+
+FIXTURE_VARIANT_ADD(dev, pci) {
+	.kind = NHOT_ENGINE_PCI,
+};
+
 FIXTURE_SETUP(dev)
 {
+	const char *env = getenv("NHOT_DEVICE");
 	const char *path = test_device();
 	const char *seed_env = getenv("NHOT_TEST_SEED");
 	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 0x6e686f74;
 
 	self->ctx = NULL;
+	if (env && env[0] && variant->kind != NHOT_ENGINE_SIM)
+		SKIP(return, "NHOT_DEVICE=%s chooses the device", env);
+	if (env && env[0])
+		snprintf(test_path, sizeof(test_path), "%s", env);
+	else
+		snprintf(test_path, sizeof(test_path), "/dev/nhot%d",
+			 nhot_engine_or_skip(variant->kind));
 	if (strcmp(path, "cpu") && access(path, F_OK))
 		SKIP(return, "%s: no nhot device (module not loaded)", path);
 	ASSERT_EQ(0, nhot_open(path, &self->ctx));
@@ -1042,7 +1069,7 @@ static int debugfs_read(const char *path, unsigned int *value)
  */
 TEST_F(dev, hung_job_times_out)
 {
-	const char *dir = "/sys/kernel/debug/nhot/nhot0";
+	char dir[64];
 	char hang[96], tmo[96];
 	struct nhot_result res[2];
 	struct nhot_job_desc descs[2];
@@ -1050,8 +1077,10 @@ TEST_F(dev, hung_job_times_out)
 	unsigned int old_timeout = 0;
 	uint64_t ids[2];
 
-	if (strcmp(test_device(), "/dev/nhot0"))
-		SKIP(return, "the debugfs switches are checked on /dev/nhot0 only");
+	/* The switches of this variant's device. */
+	if (strncmp(test_device(), "/dev/", 5))
+		SKIP(return, "%s has no debugfs switches", test_device());
+	snprintf(dir, sizeof(dir), "/sys/kernel/debug/nhot/%s", test_device() + 5);
 	snprintf(hang, sizeof(hang), "%s/hang_jobs", dir);
 	snprintf(tmo, sizeof(tmo), "%s/timeout_ms", dir);
 	if (access(hang, W_OK) || debugfs_read(tmo, &old_timeout))
@@ -1107,7 +1136,7 @@ static void *kick(void *p)
  */
 TEST_F(dev, signal_during_wait)
 {
-	const char *dir = "/sys/kernel/debug/nhot/nhot0";
+	char dir[64];
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct kicker k = { .target = pthread_self(), .delay_ms = 100 };
 	char hang[96], tmo[96];
@@ -1117,8 +1146,10 @@ TEST_F(dev, signal_during_wait)
 	pthread_t th;
 	uint64_t id;
 
-	if (strcmp(test_device(), "/dev/nhot0"))
-		SKIP(return, "the debugfs switches are checked on /dev/nhot0 only");
+	/* The switches of this variant's device. */
+	if (strncmp(test_device(), "/dev/", 5))
+		SKIP(return, "%s has no debugfs switches", test_device());
+	snprintf(dir, sizeof(dir), "/sys/kernel/debug/nhot/%s", test_device() + 5);
 	snprintf(hang, sizeof(hang), "%s/hang_jobs", dir);
 	snprintf(tmo, sizeof(tmo), "%s/timeout_ms", dir);
 	if (access(hang, W_OK) || debugfs_read(tmo, &old_timeout))

@@ -32,6 +32,7 @@
 #include <linux/nhot.h>
 
 #include "kselftest_harness.h"
+#include "nhot_engine.h"
 
 #ifndef offsetofend
 #define offsetofend(TYPE, MEMBER) \
