@@ -2,6 +2,8 @@
 # Runs kselftest_harness programs inside the test VM, one test at a time.
 #
 #   sh ksft-run.sh PROG...          (the guest's busybox sh, cwd = the programs)
+#   KSFT_ONLY=ERE sh ksft-run.sh PROG...   only the tests whose
+#                                   "PROG fixture.variant.test" matches ERE
 #
 # Each program's tests are listed with -l and each is run alone with
 # -r fixture.variant.test, so a crash, hang or kernel splat is pinned on one
@@ -111,6 +113,10 @@ for p in "$@"; do
 	fi
 	list_tests "./$p" | sed "s|^|$p |" >>$tmp/all
 done
+if [ -n "${KSFT_ONLY:-}" ]; then
+	grep -E "$KSFT_ONLY" $tmp/all >$tmp/only
+	mv $tmp/only $tmp/all
+fi
 
 # One test of its own: the kernel log of the boot and the module load.
 total=$(($(wc -l <$tmp/all) + 1))

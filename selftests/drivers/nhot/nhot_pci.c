@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nhot's PCI engine (docs/hw.md) behind nhot-emu: what only a PCI function
+ * has.  The suite's other programs run every ABI, job and layer test on it
+ * too (their "pci" variants); here:
+ *
+ *  - the function in sysfs: bound to nhot, MSI-X vectors, /dev/nhotN's parent;
+ *  - DMA through page lists: tensors that start mid-page and span many pages;
+ *  - unbind with an open file and jobs in flight, then bind again;
+ *  - scenarios that need a special emulator, chosen by $NHOT_PCI_SCENARIO
+ *    (vm/vmtest.sh boots them; without it they skip):
+ *      faults         nhot-emu --inject-error 2 --stall 4 --die 7: an error
+ *                     status fails its job -EIO and later jobs pass; a
+ *                     stalled job times out, the device is reset, later jobs
+ *                     pass; the emulator dies mid-job: the job fails within
+ *                     the timeout, the device is dead (-ENODEV), it can be
+ *                     unbound and the module removed;
+ *      bad-signature  nhot-emu --bad-signature: probe refuses the function.
+ *    The fault_* tests count the emulator's jobs: run them alone, in order
+ *    (ksft-run.sh with KSFT_ONLY), on a fresh emulator.
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <sys/klog.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "nhot_util.h"
+
+#define PCI_DRIVER_DIR	"/sys/bus/pci/drivers/nhot"
+/* The engine timeout of the fault tests: short, they wait it out. */
+#define FAULT_TIMEOUT_MS	500
+
+/* --- helpers ---------------------------------------------------------- */
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = strlen(text), n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	n = n == len ? 0 : n < 0 ? -errno : -EIO;
+	close(fd);
+	return n;
+}
+
+static int read_hex(const char *path, unsigned long *val)
+{
+	char buf[32] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	*val = strtoul(buf, NULL, 16);
+	return 0;
+}
+
+/* The PCI address (0000:00:03.0) of /dev/nhotN's parent; 0 or -errno. */
+static int pci_addr_of(int n, char *addr, size_t len)
+{
+	char link[64], target[PATH_MAX];
+	const char *base;
+	ssize_t got;
+
+	snprintf(link, sizeof(link), "/sys/class/misc/nhot%d/device", n);
+	got = readlink(link, target, sizeof(target) - 1);
+	if (got < 0)
+		return -errno;
+	target[got] = 0;
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= len)
+		return -ENAMETOOLONG;
+	memcpy(addr, base, strlen(base) + 1);
+	return 0;
+}
+
+/* Entries of a sysfs folder, or -errno. */
+static int count_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* One FC job at slot of fc's buffers, run to the end; its result. */
+static void run_fc(struct __test_metadata *_metadata, int fd, const struct nhot_fc *fc,
+		   const struct nhot_fc_bos *bos, unsigned int slot,
+		   struct nhot_job_result *res)
+{
+	struct nhot_job job;
+	uint64_t id;
+
+	nhot_fc_job(fc, bos, slot, &job);
+	test_cmd_submit(fd, &job, 1, &id);
+	ASSERT_EQ(0, _test_cmd_wait(fd, &id, 1, 0, nhot_now_ns() + 30 * NHOT_SEC_NS));
+	ASSERT_EQ(0, _test_job_result(fd, id, res, NHOT_STATUS_RELEASE));
+}
+
+static const char *scenario(void)
+{
+	const char *s = getenv("NHOT_PCI_SCENARIO");
+
+	return s ? s : "";
+}
+
+#define scenario_or_skip(name)                                               \
+	do {                                                                 \
+		if (strcmp(scenario(), name))                                \
+			SKIP(return, "needs NHOT_PCI_SCENARIO=%s (vm/vmtest.sh)", name); \
+	} while (0)
+
+/* --- the function ----------------------------------------------------- */
+
+FIXTURE(pci) {
+	int dev;	/* N of /dev/nhotN */
+	int fd;
+	char addr[32];	/* its PCI function */
+};
+
+FIXTURE_SETUP(pci)
+{
+	self->fd = -1;
+	if (scenario()[0])
+		SKIP(return, "NHOT_PCI_SCENARIO=%s: the emulator is not a plain one", scenario());
+	self->dev = nhot_engine_or_skip(NHOT_ENGINE_PCI);
+	self->fd = nhot_open_dev(self->dev);
+	ASSERT_LE(0, self->fd) TH_LOG("open /dev/nhot%d: %s", self->dev, strerror(errno));
+	ASSERT_EQ(0, pci_addr_of(self->dev, self->addr, sizeof(self->addr)));
+}
+
+FIXTURE_TEARDOWN(pci)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(pci, function_in_sysfs)
+{
+	char path[128];
+	unsigned long id;
+	struct nhot_info info;
+	int vectors;
+
+	TH_LOG("/dev/nhot%d is %s", self->dev, self->addr);
+	snprintf(path, sizeof(path), PCI_DRIVER_DIR "/%s", self->addr);
+	EXPECT_EQ(0, access(path, F_OK)) TH_LOG("%s: not bound to nhot", self->addr);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", self->addr);
+	ASSERT_EQ(0, read_hex(path, &id));
+	EXPECT_EQ(0x1af4, id);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", self->addr);
+	ASSERT_EQ(0, read_hex(path, &id));
+	EXPECT_EQ(0x1110, id);
+	/* QEMU wires vectors=2: completion and error each get one. */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/msi_irqs", self->addr);
+	vectors = count_entries(path);
+	EXPECT_EQ(2, vectors) TH_LOG("%s: %d MSI-X vectors", path, vectors);
+
+	test_cmd_get_info(self->fd, &info);
+	EXPECT_EQ(NHOT_ENGINE_PCI, info.engine_kind);
+	EXPECT_EQ(NHOT_ALL_LAYER_TYPES, info.layer_types);
+	EXPECT_EQ(NHOT_ALL_N, info.n_mask);
+	EXPECT_EQ(NHOT_ALL_B, info.b_mask);
+}
+
+/*
+ * MAXPOOL with a 1 x 1 window copies its input: 256 KiB through page lists
+ * of 65 pages, input and output starting mid-page at different offsets.
+ * Every byte must arrive where it belongs.
+ */
+TEST_F(pci, dma_spans_many_pages_at_odd_offsets)
+{
+	const uint32_t h = 128, w = 128, c = 16;
+	const uint64_t bytes = (uint64_t)h * w * c, bo_bytes = bytes + 8192;
+	const uint64_t in_off = 123, out_off = 4096 - 7;
+	struct nhot_job_result res;
+	struct nhot_job job;
+	uint32_t in, out, st = 7;
+	uint64_t in_mo, out_mo, id;
+	uint8_t *in_map, *out_map;
+
+	test_cmd_bo_create(self->fd, bo_bytes, &in, &in_mo);
+	test_cmd_bo_create(self->fd, bo_bytes, &out, &out_mo);
+	in_map = mmap(NULL, bo_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, in_mo);
+	ASSERT_NE(MAP_FAILED, in_map);
+	out_map = mmap(NULL, bo_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, out_mo);
+	ASSERT_NE(MAP_FAILED, out_map);
+	for (uint64_t i = 0; i < bo_bytes; i++)
+		in_map[i] = nhot_t_rand(&st);
+	memset(out_map, 0x5a, bo_bytes);
+
+	memset(&job, 0, sizeof(job));
+	job.layer.type = NHOT_LAYER_MAXPOOL;
+	job.layer.batch = 1;
+	job.layer.in_h = h;
+	job.layer.in_w = w;
+	job.layer.in_c = c;
+	job.layer.kernel_h = 1;
+	job.layer.kernel_w = 1;
+	job.layer.stride_h = 1;
+	job.layer.stride_w = 1;
+	job.layer.act_min = 0;
+	job.layer.act_max = 255;
+	job.input.handle = in;
+	job.input.offset = in_off;
+	job.output.handle = out;
+	job.output.offset = out_off;
+	test_cmd_submit(self->fd, &job, 1, &id);
+	test_cmd_wait(self->fd, &id, 1);
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, NHOT_STATUS_RELEASE));
+	ASSERT_EQ(NHOT_JOB_DONE, res.status) TH_LOG("error %d", res.error);
+
+	EXPECT_EQ(0, memcmp(in_map + in_off, out_map + out_off, bytes));
+	/* Not a byte outside the output. */
+	for (uint64_t i = 0; i < out_off; i++) {
+		ASSERT_EQ(0x5a, out_map[i]) TH_LOG("byte %llu before the output",
+						   (unsigned long long)i);
+	}
+	for (uint64_t i = out_off + bytes; i < bo_bytes; i++) {
+		ASSERT_EQ(0x5a, out_map[i]) TH_LOG("byte %llu after the output",
+						   (unsigned long long)i);
+	}
+	munmap(in_map, bo_bytes);
+	munmap(out_map, bo_bytes);
+}
+
+/* FC tensors straddling page boundaries in every buffer. */
+TEST_F(pci, fc_buffers_straddle_pages)
+{
+	struct nhot_fc_bos bos;
+	struct nhot_fc fc;
+	struct nhot_job_result res;
+
+	ASSERT_EQ(0, nhot_fc_bos_create(self->fd, &bos));
+	/* slot 3 starts at 3 KiB: its 1 KiB of weights end exactly at 4 KiB,
+	 * slots 15 and 4 end inside the next page or start mid-page */
+	for (unsigned int slot = 3; slot < 16; slot += 4) {
+		nhot_fc_small(&fc, 1 + slot % 4, 2 + slot % 7, 300 + slot);
+		run_fc(_metadata, self->fd, &fc, &bos, slot, &res);
+		ASSERT_EQ(NHOT_JOB_DONE, res.status) TH_LOG("slot %u: error %d", slot, res.error);
+		EXPECT_TRUE(nhot_fc_output_ok(&fc, &bos, slot)) TH_LOG("slot %u", slot);
+		EXPECT_EQ(fc.macs, res.macs);
+		EXPECT_EQ(fc.shift_adds, res.shift_adds);
+	}
+}
+
+/*
+ * Unbinding the driver with jobs in flight: they end (DONE or CANCELLED),
+ * the open file keeps its results and gets -ENODEV for new work, the node
+ * goes; binding again makes a new, working engine.
+ */
+TEST_F(pci, unbind_with_jobs_in_flight_then_bind)
+{
+	enum { JOBS = 64 };
+	struct nhot_job_result res[JOBS], r;
+	struct nhot_job jobs[JOBS];
+	struct nhot_fc_bos bos, bos2;
+	struct nhot_fc fc;
+	uint64_t first, ids[JOBS];
+	char node[32];
+	int n, fd2;
+
+	ASSERT_EQ(0, nhot_fc_bos_create(self->fd, &bos));
+	nhot_fc_small(&fc, 2, 8, 77);
+	for (int i = 0; i < JOBS; i++)
+		nhot_fc_job(&fc, &bos, i % 16, &jobs[i]);
+	test_cmd_submit(self->fd, jobs, JOBS, &first);
+	ASSERT_EQ(0, write_file(PCI_DRIVER_DIR "/unbind", self->addr));
+
+	for (int i = 0; i < JOBS; i++)
+		ids[i] = res[i].id = first + i;
+	ASSERT_EQ(0, _test_cmd_wait(self->fd, ids, JOBS, 0, nhot_now_ns() + 10 * NHOT_SEC_NS));
+	test_cmd_job_status(self->fd, res, JOBS, NHOT_STATUS_RELEASE);
+	for (int i = 0; i < JOBS; i++) {
+		EXPECT_TRUE(res[i].status == NHOT_JOB_DONE || res[i].status == NHOT_JOB_CANCELLED)
+			TH_LOG("job %d: status %u error %d", i, res[i].status, res[i].error);
+		if (res[i].status == NHOT_JOB_CANCELLED)
+			EXPECT_EQ(-ECANCELED, res[i].error);
+	}
+	test_err_submit(ENODEV, self->fd, jobs, 1);
+	nhot_dev_path(node, sizeof(node), self->dev);
+	EXPECT_NE(0, access(node, F_OK)) TH_LOG("%s still there after unbind", node);
+	EXPECT_EQ(-ENOENT, nhot_find_engine(NHOT_ENGINE_PCI));
+
+	ASSERT_EQ(0, write_file(PCI_DRIVER_DIR "/bind", self->addr));
+	n = nhot_find_engine(NHOT_ENGINE_PCI);
+	ASSERT_LE(0, n) TH_LOG("no PCI engine after bind");
+	fd2 = nhot_open_dev(n);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, nhot_fc_bos_create(fd2, &bos2));
+	run_fc(_metadata, fd2, &fc, &bos2, 0, &r);
+	EXPECT_EQ(NHOT_JOB_DONE, r.status) TH_LOG("error %d", r.error);
+	EXPECT_TRUE(nhot_fc_output_ok(&fc, &bos2, 0));
+	close(fd2);
+}
+
+/* --- scenarios with a special emulator -------------------------------- */
+
+FIXTURE(fault) {
+	int dev;
+	int fd;
+	unsigned long timeout_ms;	/* restored in teardown */
+	struct nhot_fc fc;
+	struct nhot_fc_bos bos;
+};
+
+FIXTURE_SETUP(fault)
+{
+	self->fd = -1;
+	self->timeout_ms = 0;
+	scenario_or_skip("faults");
+	self->dev = nhot_engine_or_skip(NHOT_ENGINE_PCI);
+	self->fd = nhot_open_dev(self->dev);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, nhot_debugfs_read(self->dev, "timeout_ms", &self->timeout_ms));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "timeout_ms", FAULT_TIMEOUT_MS));
+	nhot_fc_small(&self->fc, 2, 8, 5);
+	ASSERT_EQ(0, nhot_fc_bos_create(self->fd, &self->bos));
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	if (self->timeout_ms)
+		nhot_debugfs_write(self->dev, "timeout_ms", self->timeout_ms);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* Jobs 1-3 of the emulator: 2 completes with an error status. */
+TEST_F(fault, error_status_fails_that_job_only)
+{
+	struct nhot_job_result res;
+
+	for (int job = 1; job <= 3; job++) {
+		run_fc(_metadata, self->fd, &self->fc, &self->bos, job, &res);
+		if (job == 2) {
+			EXPECT_EQ(NHOT_JOB_FAILED, res.status);
+			EXPECT_EQ(-EIO, res.error);
+		} else {
+			EXPECT_EQ(NHOT_JOB_DONE, res.status) TH_LOG("job %d: error %d", job, res.error);
+			EXPECT_TRUE(nhot_fc_output_ok(&self->fc, &self->bos, job));
+		}
+	}
+}
+
+/* Jobs 4-6: 4 never completes; the timeout resets the device. */
+TEST_F(fault, stall_times_out_and_reset_recovers)
+{
+	struct nhot_info before, after;
+	struct nhot_job_result res;
+	int64_t t0 = nhot_now_ns();
+
+	test_cmd_get_info(self->fd, &before);
+	run_fc(_metadata, self->fd, &self->fc, &self->bos, 4, &res);
+	EXPECT_EQ(NHOT_JOB_TIMEDOUT, res.status);
+	EXPECT_EQ(-ETIMEDOUT, res.error);
+	EXPECT_LE(t0 + FAULT_TIMEOUT_MS * 1000000LL, nhot_now_ns());
+	test_cmd_get_info(self->fd, &after);
+	EXPECT_LE(before.resets + 1, after.resets);
+	EXPECT_EQ(before.jobs_timed_out + 1, after.jobs_timed_out);
+	for (int job = 5; job <= 6; job++) {
+		run_fc(_metadata, self->fd, &self->fc, &self->bos, job, &res);
+		EXPECT_EQ(NHOT_JOB_DONE, res.status) TH_LOG("job %d: error %d", job, res.error);
+		EXPECT_TRUE(nhot_fc_output_ok(&self->fc, &self->bos, job));
+	}
+}
+
+/*
+ * Job 7: the emulator exits in the middle.  No interrupt ever comes: the job
+ * ends by the timeout, the reset is not acknowledged, the device is dead.
+ * The driver still unbinds and the module still unloads.
+ */
+TEST_F(fault, emulator_dies_mid_job)
+{
+	struct nhot_job_result res;
+	struct nhot_job job;
+	char addr[32];
+	int64_t t0 = nhot_now_ns();
+	uint64_t id;
+	int ret;
+
+	ASSERT_EQ(0, pci_addr_of(self->dev, addr, sizeof(addr)));
+	run_fc(_metadata, self->fd, &self->fc, &self->bos, 7, &res);
+	EXPECT_NE(NHOT_JOB_DONE, res.status);
+	EXPECT_NE(0, res.error);
+	TH_LOG("the job ended with status %u error %d after %lld ms", res.status, res.error,
+	       (long long)(nhot_now_ns() - t0) / 1000000);
+	/* timeout, then at most NHOT_HW_RESET_TIMEOUT_MS for the reset */
+	EXPECT_GT(t0 + 10 * NHOT_SEC_NS, nhot_now_ns());
+
+	/* Dead: new work fails -ENODEV, at submit or as the job's error. */
+	nhot_fc_job(&self->fc, &self->bos, 8, &job);
+	ret = _test_cmd_submit(self->fd, &job, 1, &id);
+	if (ret) {
+		EXPECT_EQ(ENODEV, errno);
+	} else {
+		ASSERT_EQ(0, _test_cmd_wait(self->fd, &id, 1, 0, nhot_now_ns() + 10 * NHOT_SEC_NS));
+		ASSERT_EQ(0, _test_job_result(self->fd, id, &res, NHOT_STATUS_RELEASE));
+		EXPECT_EQ(NHOT_JOB_FAILED, res.status);
+		EXPECT_EQ(-ENODEV, res.error);
+	}
+
+	ASSERT_EQ(0, write_file(PCI_DRIVER_DIR "/unbind", addr));
+	EXPECT_EQ(-ENOENT, nhot_find_engine(NHOT_ENGINE_PCI));
+	test_err_submit(ENODEV, self->fd, &job, 1);
+	munmap(self->bos.in_map, NHOT_FC_BO_BYTES);
+	munmap(self->bos.w_map, NHOT_FC_BO_BYTES);
+	munmap(self->bos.params_map, NHOT_FC_BO_BYTES);
+	munmap(self->bos.out_map, NHOT_FC_BO_BYTES);
+	close(self->fd);
+	self->fd = -1;
+	self->timeout_ms = 0;	/* the device is gone */
+	EXPECT_EQ(0, syscall(SYS_delete_module, "nhot", O_NONBLOCK))
+		TH_LOG("rmmod nhot: %s", strerror(errno));
+}
+
+/* The ivshmem function is there, unclaimed; the module loaded fine. */
+TEST(bad_signature_refused)
+{
+	char path[300], *log;
+	bool seen = false;
+	int size, len;
+	DIR *d;
+	struct dirent *e;
+
+	scenario_or_skip("bad-signature");
+	ASSERT_TRUE(nhot_module_loaded());
+	EXPECT_EQ(-ENOENT, nhot_find_engine(NHOT_ENGINE_PCI));
+	EXPECT_LE(0, nhot_find_engine(NHOT_ENGINE_SIM));
+
+	d = opendir("/sys/bus/pci/devices");
+	ASSERT_NE(NULL, d);
+	while ((e = readdir(d))) {
+		unsigned long vendor = 0, device = 0;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		read_hex(path, &vendor);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
+		read_hex(path, &device);
+		if (vendor != 0x1af4 || device != 0x1110)
+			continue;
+		seen = true;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", e->d_name);
+		EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s has a driver", e->d_name);
+	}
+	closedir(d);
+	EXPECT_TRUE(seen) TH_LOG("no ivshmem function in this guest");
+
+	/* the one dmesg line of the refusal */
+	size = klogctl(10, NULL, 0);	/* SYSLOG_ACTION_SIZE_BUFFER */
+	ASSERT_LT(0, size);
+	log = calloc(1, size + 1);
+	ASSERT_NE(NULL, log);
+	len = klogctl(3, log, size);	/* SYSLOG_ACTION_READ_ALL */
+	ASSERT_LE(0, len);
+	EXPECT_NE(NULL, strstr(log, "not an n-hot engine"));
+	free(log);
+}
+
+TEST_HARNESS_MAIN
