@@ -36,12 +36,12 @@ NHOTCTL_TEST_ASAN := $(NHOTCTL_TEST_SRCS:$(NHOTCTL_DIR)/tests/%.c=$(BUILD)/asan/
 $(BUILD)/host/tests/test_nhotctl_%: $(NHOTCTL_DIR)/tests/test_nhotctl_%.c $(NHOTCTL_DIR)/%.c \
 		$(NHOTCTL_HDRS) $(KSFT_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -I$(NHOTCTL_DIR) $(TEST_CFLAGS) $< $(NHOTCTL_DIR)/$*.c -o $@
+	$(CC) $(CPPFLAGS) $(NHOTCTL_NL_CFLAGS) -I$(NHOTCTL_DIR) $(TEST_CFLAGS) $< $(NHOTCTL_DIR)/$*.c -o $@
 
 $(BUILD)/asan/tests/test_nhotctl_%: $(NHOTCTL_DIR)/tests/test_nhotctl_%.c $(NHOTCTL_DIR)/%.c \
 		$(NHOTCTL_HDRS) $(KSFT_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -I$(NHOTCTL_DIR) $(TEST_CFLAGS) $(SAN_FLAGS) $< $(NHOTCTL_DIR)/$*.c -o $@
+	$(CC) $(CPPFLAGS) $(NHOTCTL_NL_CFLAGS) -I$(NHOTCTL_DIR) $(TEST_CFLAGS) $(SAN_FLAGS) $< $(NHOTCTL_DIR)/$*.c -o $@
 
 host-tests-build: $(NHOTCTL_TEST_BINS) $(NHOTCTL_TEST_ASAN)
 
