@@ -134,8 +134,10 @@ static void nhot_pci_complete(struct nhot_pci *pe)
 	spin_lock_irqsave(&ndev->lock, flags);
 	job = nhot_pci_drain(pe, &error, &counters, &bad);
 	spin_unlock_irqrestore(&ndev->lock, flags);
-	if (bad)
+	if (bad) {
+		WRITE_ONCE(pe->lost_count, true);
 		schedule_work(&pe->error_work);
+	}
 	if (!job)
 		return;
 	/*
@@ -162,13 +164,18 @@ static void nhot_pci_error_work(struct work_struct *work)
 {
 	struct nhot_pci *pe = container_of(work, struct nhot_pci, error_work);
 	u32 status = nhot_pci_rd(pe, NHOT_HW_REG_STATUS);
+	bool lost = xchg(&pe->lost_count, false);
 
-	if (READ_ONCE(pe->dead))
+	/* a reset since the interrupt may have cleared the error */
+	if (READ_ONCE(pe->dead) || (!(status & NHOT_HW_STS_ERROR) && !lost))
 		return;
-	dev_err_ratelimited(&pe->pdev->dev,
-			    "device error %u (info %#llx, status %#x): reset\n",
-			    nhot_pci_rd(pe, NHOT_HW_REG_ERROR),
-			    lo_hi_readq(pe->regs + NHOT_HW_REG_ERROR_INFO), status);
+	if (lost)
+		dev_err_ratelimited(&pe->pdev->dev, "completion index out of range: reset\n");
+	else
+		dev_err_ratelimited(&pe->pdev->dev,
+				    "device error %u (info %#llx, status %#x): reset\n",
+				    nhot_pci_rd(pe, NHOT_HW_REG_ERROR),
+				    lo_hi_readq(pe->regs + NHOT_HW_REG_ERROR_INFO), status);
 	nhot_engine_failed(pe->ndev, -EIO);
 }
 

@@ -55,6 +55,7 @@ struct nhot_pci_map {
  * @cq: completion ring (coherent, managed)
  * @cq_dma: its DMA address
  * @error_work: handles a fatal error status in process context
+ * @lost_count: CQ_TAIL was out of range: error_work resets the device
  * @report: reports a job the device never saw (dead device, withheld hung
  *	job cancelled) through nhot_engine_job_done(), outside the device lock
  * @maps_lock: protects @maps and @gone
@@ -85,6 +86,7 @@ struct nhot_pci {
 	struct nhot_hw_cqe *cq;
 	dma_addr_t cq_dma;
 	struct work_struct error_work;
+	bool lost_count;
 	struct irq_work report;
 
 	struct mutex maps_lock;	/* protects maps and gone */
