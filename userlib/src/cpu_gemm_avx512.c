@@ -20,7 +20,7 @@
  * is requantized in registers (64-bit lanes, docs/arith.md 2.1).
  *
  * FC with a batch of at most GEMV_MAX_ROWS decodes on the fly instead, from
- * the packed codes (fewer bytes than int8 weights), see gemv_fc(). Depthwise
+ * the packed codes (fewer bytes than int8 weights): cpu_gemv_avx512.c. Depthwise
  * layers (one input and one output channel per group) have their own
  * kernel: 16 channels per vpdpwssd, each input widened once per row.
  */
@@ -44,13 +44,12 @@ struct epi_block {
 #define A_BLOCK_BYTES	(96 * 1024)
 #define R_MAX		16
 /*
- * FC batches up to this decode their weights on the fly (gemv_fc()). Larger
+ * FC batches up to this decode their weights on the fly (cpu_gemv_fc_avx512()). Larger
  * ones amortise decoded, cached panels better: at batch 4 the panel GEMM
  * took 55 us against 94 us on the fly for 1280 x 1000 here; at batch 1 both
  * took ~60 us, and on the fly reads fewer bytes and keeps nothing.
  */
 #define GEMV_MAX_ROWS	1
-#define GEMV_ROWS_PER_TASK	32
 
 static int avx512_supported(void)
 {
@@ -645,7 +644,6 @@ out_free:
 }
 
 static int dw_conv(struct cpu_job *job);
-static int gemv_fc(struct cpu_job *job);
 
 static int avx512_conv(struct cpu_job *job)
 {
@@ -657,7 +655,7 @@ static int avx512_conv(struct cpu_job *job)
 	if (l->type == NHOT_LAYER_CONV2D && job->cg == 1 && job->og == 1)
 		return dw_conv(job);
 	if (l->type == NHOT_LAYER_FC && l->batch <= GEMV_MAX_ROWS)
-		return gemv_fc(job);
+		return cpu_gemv_fc_avx512(job);
 
 	gp = cpu_alloc(sizeof(*gp));
 	if (!gp)
@@ -739,183 +737,6 @@ out_free:
 		cpu_free(gp->b);
 	}
 	cpu_free(gp);
-	return ret;
-}
-
-/* ---------------------------------------------------------------------- */
-/* FC with a few rows: decode on the fly                                  */
-
-/*
- * For a batch of up to GEMV_MAX_ROWS the weights are read once, so decoding
- * them into panels would cost more than the products: each 64-code chunk is
- * decoded in registers (from 8k bytes, fewer than 64 int8 weights take) and
- * multiplied at once. Accumulators go to acc[] and are requantized after the
- * parameters were checked (codes first, as nhot_ref_run() does).
- */
-
-struct gemv_plan {
-	const struct cpu_job *job;
-	struct code_tables ct;
-	uint32_t batch;
-	int32_t *acc;		/* [batch][out_c] sum((x - in_zero) * w), mod 2^32 */
-	int32_t *rowsum;	/* [out_c] zeros: in_zero is in acc already */
-	_Atomic uint64_t terms;
-	_Atomic int bad_code;
-};
-
-/* Rows decoded side by side: independent dependency chains for vpdpbusd. */
-#define GEMV_ROWS_IN_FLIGHT	4
-
-/* The sums of the 16 lanes of a, b, c and d. */
-static inline void reduce4(__m512i a, __m512i b, __m512i c, __m512i d, int32_t out[4])
-{
-	__m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
-	__m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
-	/* Each 128-bit lane: partial sums of a, b, c, d. */
-	__m512i abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
-	__m256i h = _mm256_add_epi32(_mm512_castsi512_si256(abcd),
-				     _mm512_extracti64x4_epi64(abcd, 1));
-	__m128i q = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-
-	_mm_storeu_si128((void *)out, q);
-}
-
-/*
- * Batch-1 rows o0..o1: WIDE for 8-bit codes (a 256-entry lookup), TERMS when
- * the caller wants counters. Everything shared by the rows of a chunk (masks,
- * offsets, the input bytes) is computed once per chunk.
- */
-static inline __attribute__((always_inline)) void
-gemv_rows(const int WIDE, const int TERMS, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
-{
-	const struct cpu_job *job = gv->job;
-	const struct code_tables *ct = &gv->ct;
-	const uint32_t k = job->s.k, out_c = job->l->out_c, chunks = (k + 63) / 64;
-	const size_t row_bytes = (size_t)(job->s.weight_bytes / out_c), chunk_bytes = 8 * ct->bits;
-	const __m512i zin = _mm512_set1_epi8((char)job->l->in_zero), zero = _mm512_setzero_si512();
-	const __m512i gather = ct->gather, fields = ct->fields, mask = ct->mask, size = ct->size;
-	const __m512i v0 = ct->value[0], v1 = ct->value[1];
-	const uint8_t *in = job->t->input;
-	__m512i tsum = zero;
-	__mmask64 bad = 0;
-	uint32_t o, chunk, r;
-
-	for (o = o0; o < o1; o += GEMV_ROWS_IN_FLIGHT) {
-		const uint8_t *row[GEMV_ROWS_IN_FLIGHT];
-		__m512i acc[GEMV_ROWS_IN_FLIGHT], rz[GEMV_ROWS_IN_FLIGHT];
-		__mmask64 live[GEMV_ROWS_IN_FLIGHT];
-		int32_t sums[GEMV_ROWS_IN_FLIGHT];
-
-#pragma GCC unroll 4
-		for (r = 0; r < GEMV_ROWS_IN_FLIGHT; r++) {
-			/* Past the end: re-read the last row, but count nothing of it. */
-			live[r] = o + r < o1 ? ~0ULL : 0;
-			row[r] = job->t->weights + (size_t)(o + r < o1 ? o + r : o1 - 1) * row_bytes;
-			acc[r] = zero;
-			rz[r] = zero;
-		}
-		for (chunk = 0; chunk < chunks; chunk++) {
-			size_t off = chunk * chunk_bytes, avail = row_bytes - off;
-			uint32_t left = k - chunk * 64;
-			__mmask64 lmask = avail >= 64 ? ~0ULL : ((1ULL << avail) - 1);
-			__mmask64 valid = left >= 64 ? ~0ULL : ((1ULL << left) - 1);
-			__m512i x = _mm512_maskz_loadu_epi8(valid, in + (size_t)chunk * 64);
-
-#pragma GCC unroll 4
-			for (r = 0; r < GEMV_ROWS_IN_FLIGHT; r++) {
-				__m512i raw = _mm512_maskz_loadu_epi8(lmask, row[r] + off);
-				__m512i codes, v;
-				__mmask64 vm = valid & live[r];
-
-				raw = _mm512_permutexvar_epi8(gather, raw);
-				codes = _mm512_and_si512(_mm512_multishift_epi64_epi8(fields, raw), mask);
-				if (WIDE)
-					v = lookup256(ct->value, codes, 8);
-				else
-					v = _mm512_permutex2var_epi8(v0, codes, v1);
-				bad |= _mm512_mask_cmpge_epu8_mask(vm, codes, size);
-				v = _mm512_maskz_mov_epi8(vm, v);
-				acc[r] = _mm512_dpbusd_epi32(acc[r], x, v);
-				/* in_zero * sum(w), subtracted lane by lane below. */
-				rz[r] = _mm512_dpbusd_epi32(rz[r], zin, v);
-				if (TERMS) {
-					__m512i t = _mm512_maskz_mov_epi8(vm,
-						lookup256(ct->terms, codes, WIDE ? 8 : 7));
-
-					tsum = _mm512_add_epi64(tsum, _mm512_sad_epu8(t, zero));
-				}
-			}
-		}
-		reduce4(_mm512_sub_epi32(acc[0], rz[0]), _mm512_sub_epi32(acc[1], rz[1]),
-			_mm512_sub_epi32(acc[2], rz[2]), _mm512_sub_epi32(acc[3], rz[3]), sums);
-		for (r = 0; r < GEMV_ROWS_IN_FLIGHT && o + r < o1; r++)
-			gv->acc[o + r] = sums[r];
-	}
-	if (bad)
-		atomic_store(&gv->bad_code, 1);
-	if (TERMS)
-		atomic_fetch_add(&gv->terms, (uint64_t)_mm512_reduce_add_epi64(tsum));
-}
-
-static void gemv_task(void *arg, size_t task, int worker)
-{
-	struct gemv_plan *gv = arg;
-	uint32_t out_c = gv->job->l->out_c, o0 = (uint32_t)task * GEMV_ROWS_PER_TASK;
-	uint32_t o1 = o0 + GEMV_ROWS_PER_TASK < out_c ? o0 + GEMV_ROWS_PER_TASK : out_c;
-	int wide = gv->ct.bits == 8, terms = gv->job->want_terms;
-
-	(void)worker;
-	if (wide && terms)
-		gemv_rows(1, 1, gv, o0, o1);
-	else if (wide)
-		gemv_rows(1, 0, gv, o0, o1);
-	else if (terms)
-		gemv_rows(0, 1, gv, o0, o1);
-	else
-		gemv_rows(0, 0, gv, o0, o1);
-}
-
-static int gemv_fc(struct cpu_job *job)
-{
-	const struct nhot_layer *l = job->l;
-	struct gemv_plan *gv = cpu_alloc(sizeof(*gv));
-	uint32_t o, m;
-	int ret = -ENOMEM;
-
-	if (!gv)
-		return -ENOMEM;
-	memset(gv, 0, sizeof(*gv));
-	gv->job = job;
-	gv->batch = l->batch;
-	build_code_tables(job, &gv->ct);
-	gv->acc = cpu_alloc(sizeof(int32_t) * l->out_c * l->batch);
-	gv->rowsum = cpu_alloc(sizeof(int32_t) * l->out_c);
-	if (!gv->acc || !gv->rowsum)
-		goto out_free;
-	cpu_parallel(job->threads, (l->out_c + GEMV_ROWS_PER_TASK - 1) / GEMV_ROWS_PER_TASK,
-		     gemv_task, gv);
-	ret = -EILSEQ;
-	if (atomic_load(&gv->bad_code))
-		goto out_free;
-	/* FC counts every product: the total suffices (cpu_dispatch sums colterms). */
-	job->colterms[0] = (uint32_t)atomic_load(&gv->terms);
-	/* The accumulators already hold sum((x - in_zero) * w): no rowsum term. */
-	memset(gv->rowsum, 0, sizeof(int32_t) * l->out_c);
-	ret = cpu_epilogue_prepare(job, gv->rowsum);
-	if (ret)
-		goto out_free;
-	for (m = 0; m < l->batch; m++) {
-		for (o = 0; o < l->out_c; o++) {
-			size_t i = (size_t)m * l->out_c + o;
-			uint32_t acc = (uint32_t)job->bias_adj[o] + (uint32_t)gv->acc[i];
-
-			job->t->output[i] = cpu_requant(job, (int32_t)acc, o);
-		}
-	}
-out_free:
-	cpu_free(gv->rowsum);
-	cpu_free(gv->acc);
-	cpu_free(gv);
 	return ret;
 }
 

@@ -81,6 +81,8 @@ extern const struct cpu_backend cpu_backend_avx512;
 /* The portable ADD and pools, for backends without their own. */
 void cpu_add_portable(const struct cpu_job *job);
 void cpu_pool_portable(const struct cpu_job *job);
+/* FC of a small batch, decoding the codes on the fly (cpu_gemv_avx512.c). */
+int cpu_gemv_fc_avx512(struct cpu_job *job);
 /* The AVX-512 ADD and pools (cpu_eltwise_avx512.c). */
 void cpu_add_avx512(const struct cpu_job *job);
 void cpu_pool_avx512(const struct cpu_job *job);
