@@ -14,6 +14,7 @@
 #include <linux/uaccess.h>
 
 #include "engine.h"
+#include "netlink.h"
 #include "nhot_drv.h"
 #include "trace.h"
 
@@ -74,11 +75,15 @@ static void nhot_job_end(struct nhot_device *ndev, struct nhot_kjob *job,
 	st->macs += job->counters.macs;
 	st->shift_adds += job->counters.shift_adds;
 	st->cycles += job->counters.cycles;
+	if (job->start_ns)
+		st->busy_ns += job->end_ns - job->start_ns;
 	if (status == NHOT_JOB_DONE)
 		trace_nhot_job_complete(ndev->id, job->id, job->counters.cycles);
 	else
 		trace_nhot_job_error(ndev->id, job->id, status, error);
 	WRITE_ONCE(job->status, status);
+	if (status == NHOT_JOB_FAILED || status == NHOT_JOB_TIMEDOUT)
+		nhot_nl_job_failed(ndev, job);
 	atomic_inc(&job->nfile->finished);
 	wake_up_all(&job->nfile->wq);
 }
@@ -183,6 +188,7 @@ static void nhot_reset_engine(struct nhot_device *ndev, u64 seq, u32 status,
 	wake_up_all(&ndev->idle_wq);
 	nhot_start_next(ndev);
 	spin_unlock_irq(&ndev->lock);
+	nhot_nl_notify_dev(ndev, NHOT_CMD_RESET_NTF);
 }
 
 /*

@@ -11,6 +11,7 @@
 #include <linux/sizes.h>
 
 #include "engine.h"
+#include "netlink.h"
 #include "nhot_drv.h"
 
 #define CREATE_TRACE_POINTS
@@ -44,15 +45,15 @@ MODULE_PARM_DESC(max_file_bytes, "most buffer bytes one open file holds (default
 
 static unsigned int timeout_ms = 2000;
 module_param(timeout_ms, uint, 0444);
-MODULE_PARM_DESC(timeout_ms, "initial job timeout in ms (default 2000; per engine in debugfs)");
+MODULE_PARM_DESC(timeout_ms, "initial job timeout in ms (1..3600000, default 2000; per engine: netlink DEV_SET)");
 
 static unsigned int pe_count = 64;
 module_param(pe_count, uint, 0444);
-MODULE_PARM_DESC(pe_count, "processing elements of the cycle model (default 64)");
+MODULE_PARM_DESC(pe_count, "processing elements of the cycle model (1..65536, default 64)");
 
 static unsigned int clock_mhz = 1000;
 module_param(clock_mhz, uint, 0444);
-MODULE_PARM_DESC(clock_mhz, "clock of the cycle model in MHz (default 1000)");
+MODULE_PARM_DESC(clock_mhz, "clock of the cycle model in MHz (1..100000, default 1000)");
 
 void nhot_default_limits(struct nhot_limits *limits)
 {
@@ -72,8 +73,10 @@ static bool nhot_params_valid(void)
 	return sim_devices <= NHOT_MAX_SIM_DEVICES && max_jobs_per_submit &&
 	       max_jobs && max_jobs_per_submit <= max_jobs &&
 	       max_buffers && max_buffers <= (1U << 20) && max_buffer_bytes &&
-	       max_buffer_bytes <= max_file_bytes && timeout_ms && pe_count &&
-	       clock_mhz;
+	       max_buffer_bytes <= max_file_bytes &&
+	       timeout_ms && timeout_ms <= NHOT_MAX_TIMEOUT_MS &&
+	       pe_count && pe_count <= NHOT_MAX_PE_COUNT &&
+	       clock_mhz && clock_mhz <= NHOT_MAX_CLOCK_MHZ;
 }
 
 static int __init nhot_init(void)
@@ -97,8 +100,14 @@ static int __init nhot_init(void)
 	ret = nhot_pci_register();
 	if (ret)
 		goto err_remove;
+	/* last: no DEV_NEW or DEV_DEL can race the removals below */
+	ret = nhot_netlink_init();
+	if (ret)
+		goto err_pci_unregister;
 	return 0;
 
+err_pci_unregister:
+	nhot_pci_unregister();
 err_remove:
 	nhot_device_remove_all();
 	nhot_debugfs_exit();
@@ -107,6 +116,8 @@ err_remove:
 
 static void __exit nhot_exit(void)
 {
+	/* first: waits for the requests in flight; none comes after */
+	nhot_netlink_exit();
 	nhot_pci_unregister();
 	nhot_device_remove_all();
 	nhot_debugfs_exit();

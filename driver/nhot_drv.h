@@ -12,8 +12,10 @@
  *    it sleeps.  The engine never holds one: a running job belongs to a file
  *    whose release waits until the engine has let go of it.
  *
- * Lock order: nhot_file.lock (mutex) -> nhot_device.lock (spinlock, taken
- * with interrupts off: the completion path may run in hard-irq context).
+ * Lock order: nhot_devices_lock (dev.c, mutex) -> nhot_file.lock (mutex) ->
+ * nhot_device.lock (spinlock, taken with interrupts off: the completion path
+ * may run in hard-irq context).  netlink.c's nhot_nl_sem is taken with none
+ * of them held.
  */
 #ifndef _NHOT_DRV_H
 #define _NHOT_DRV_H
@@ -90,8 +92,20 @@ struct nhot_stats {
 	u64 macs;
 	u64 shift_adds;
 	u64 cycles;
+	u64 busy_ns;		/* sum of end - start of the jobs that ran */
 	u64 resets;
+	u64 events_dropped;	/* job-fail notifications dropped (netlink.c) */
 };
+
+/* A job-fail notification waiting for nhot_device.event_work (netlink.c). */
+struct nhot_job_event {
+	u64 job_id;
+	u32 status;
+	s32 error;
+};
+
+/* Most job-fail notifications pending per device; more are dropped. */
+#define NHOT_JOB_EVENTS_MAX	16
 
 /**
  * struct nhot_device - one engine and its /dev/nhotN
@@ -101,7 +115,8 @@ struct nhot_stats {
  * @name: "nhotN"
  * @misc: the character device
  * @dev: its struct device, referenced until the device is freed (messages)
- * @limits: per-file limits and the cycle model, fixed at creation
+ * @limits: per-file limits, fixed at creation, and the cycle model (pe_count,
+ *	clock_mhz: changed by netlink DEV_SET under @lock, read with READ_ONCE)
  * @engine_kind: an &enum nhot_engine_kind
  * @ops: the engine backend
  * @engine: the backend's private data
@@ -109,6 +124,7 @@ struct nhot_stats {
  * @debugfs: the device's debugfs folder
  * @timeout_work: fails a job that runs past its deadline
  * @idle_wq: woken whenever the running job changes
+ * @event_work: sends the queued job-fail notifications (netlink.c)
  * @lock: protects the fields below and the status and results of every job
  *	of this device
  * @queue: jobs accepted, not started, in submission order
@@ -117,9 +133,11 @@ struct nhot_stats {
  * @deadline_ns: when the running job times out
  * @removed: the device is gone: no new jobs
  * @resetting: a reset is in progress: no job starts or completes
- * @timeout_ms: job timeout (debugfs)
+ * @timeout_ms: job timeout (debugfs, netlink DEV_SET)
  * @hang_jobs: the next that many jobs started hang (debugfs)
  * @stats: counters of GET_INFO
+ * @nr_events: job-fail notifications queued in @events
+ * @events: job-fail notifications for @event_work to send
  * @objects: live objects of this device (debugfs "objects")
  */
 struct nhot_device {
@@ -137,6 +155,7 @@ struct nhot_device {
 	struct dentry *debugfs;
 	struct delayed_work timeout_work;
 	wait_queue_head_t idle_wq;
+	struct work_struct event_work;
 
 	spinlock_t lock;		/* protects the fields below */
 	struct list_head queue;
@@ -148,6 +167,8 @@ struct nhot_device {
 	u32 timeout_ms;
 	u32 hang_jobs;
 	struct nhot_stats stats;
+	u32 nr_events;
+	struct nhot_job_event events[NHOT_JOB_EVENTS_MAX];
 	struct nhot_objects objects;
 };
 
@@ -263,6 +284,18 @@ struct nhot_device *nhot_device_create_engine(u32 engine_kind, struct device *pa
 							    void *data),
 					      void *data);
 void nhot_device_remove(struct nhot_device *ndev);
+
+/* A simulated engine's cycle model and timeout; 0: the module parameter. */
+struct nhot_sim_cfg {
+	u32 pe_count;
+	u32 clock_mhz;
+	u32 timeout_ms;
+};
+
+struct nhot_device *nhot_device_create_sim(const struct nhot_sim_cfg *cfg);
+int nhot_device_remove_sim(u32 id);
+struct nhot_device *nhot_device_get_by_id(u32 id);
+struct nhot_device *nhot_device_get_next(unsigned long id);
 void nhot_device_remove_all(void);
 void nhot_device_put(struct nhot_device *ndev);
 

@@ -10,7 +10,7 @@
 
 KMOD_DIR     := $(BUILD)/kmod
 KMOD_SRCS    := Kbuild $(wildcard driver/Kbuild driver/*.c driver/*.h driver/hw/*.h \
-		driver/model/*.c driver/model/*.h) uapi/linux/nhot.h
+		driver/model/*.c driver/model/*.h uapi/linux/*.h)
 KMOD_HDRS    := $(sort $(wildcard /usr/src/linux-headers-*-amd64))
 KMOD_RELS    := $(patsubst /usr/src/linux-headers-%,%,$(KMOD_HDRS))
 KMOD_ALL     := $(KMOD_RELS:%=$(KMOD_DIR)/%/nhot.ko)

@@ -71,7 +71,7 @@ static int nhot_sim_run_model(struct nhot_sim *sim, struct nhot_kjob *job,
 			      struct nhot_model_counters *counters)
 {
 	struct nhot_model_cfg cfg = {
-		.pe_count = sim->ndev->limits.pe_count,
+		.pe_count = READ_ONCE(sim->ndev->limits.pe_count),	/* DEV_SET */
 		.should_stop = nhot_sim_should_stop,
 		.arg = job,
 	};
