@@ -52,10 +52,11 @@ static void nhot_pci_wr64(struct nhot_pci *pe, u32 reg, u64 val)
 	lo_hi_writeq(val, pe->regs + reg);
 }
 
+/* The device has as many doorbells as vectors: with one, it takes them all. */
 static void nhot_pci_ring(struct nhot_pci *pe, u32 vector)
 {
-	writel((pe->peer_id << NHOT_HW_DOORBELL_PEER_SHIFT) | vector,
-	       pe->ctrl + NHOT_HW_DOORBELL);
+	writel((pe->peer_id << NHOT_HW_DOORBELL_PEER_SHIFT) |
+	       min(vector, pe->doorbells - 1), pe->ctrl + NHOT_HW_DOORBELL);
 }
 
 static int nhot_pci_cqe_error(u32 status)
@@ -421,6 +422,7 @@ static int nhot_pci_attach(struct nhot_device *ndev, void *data)
 	}
 
 	wired = nhot_pci_rd(pe, NHOT_HW_REG_NUM_VECTORS);
+	pe->doorbells = wired;
 	ret = pci_alloc_irq_vectors(pdev, 1, min_t(u32, wired, NHOT_HW_IRQ_WANTED),
 				    PCI_IRQ_MSIX);
 	if (ret < 0) {

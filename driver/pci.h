@@ -49,6 +49,7 @@ struct nhot_pci_map {
  * @ctrl: BAR0, the ivshmem registers (doorbell)
  * @regs: BAR2, the register page
  * @peer_id: the device's ivshmem peer id (the doorbell's target)
+ * @doorbells: the device's doorbell vectors (NUM_VECTORS, >= 1)
  * @nvec: MSI-X vectors allocated
  * @sq: submission ring (coherent, managed)
  * @sq_dma: its DMA address
@@ -80,6 +81,7 @@ struct nhot_pci {
 	void __iomem *ctrl;
 	void __iomem *regs;
 	u32 peer_id;
+	u32 doorbells;
 	int nvec;
 	struct nhot_hw_sqe *sq;
 	dma_addr_t sq_dma;
