@@ -1,6 +1,11 @@
 #!/bin/bash
 # make vmtest: the kselftests of selftests/drivers/nhot on every installed
-# Debian kernel, each in its own QEMU guest with nhot.ko (sim_devices=2).
+# Debian kernel, each in its own QEMU guest with nhot.ko (sim_devices=2) and
+# a PCI engine (tools/nhot-emu behind ivshmem-doorbell, vm/run-in-vm.sh
+# --pci): every test with a sim and a pci variant runs on both engines.
+# Then, per kernel, the PCI scenarios that need a special emulator, each in a
+# guest of its own (selftests/drivers/nhot/nhot_pci.c): "faults" (an error
+# status, a stall, the emulator dying mid-job) and "bad-signature".
 #
 # Both kernels boot at once (most of a run is waiting on the engine's
 # timeouts and TCG; one guest rarely keeps both cores busy). Each guest's
@@ -10,7 +15,8 @@
 # "N passed, N failed"; the exit status is non-zero on any failure.
 #
 # Environment: VMTEST_KERNELS (releases, series or "debug"; default: every
-# installed Debian kernel, plus debug when built),
+# installed Debian kernel, plus debug when built), VMTEST_PCI=0 for no PCI
+# engine and no scenarios,
 # VMTEST_TIMEOUT (seconds per guest, default 900), VMTEST_PARALLEL=0 to boot
 # one guest at a time, KSFT_TIMEOUT (seconds per test, default 120).
 set -uo pipefail
@@ -45,6 +51,20 @@ for try in 1 2 3; do
 	sleep 3
 done
 [ -n "$ok" ] || { echo "vmtest: no stable selftest programs"; echo "0 passed, 1 failed"; exit 1; }
+pci=${VMTEST_PCI:-1}
+if [ "$pci" != 0 ]; then
+	make -s nhot-emu || { echo "vmtest: building nhot-emu failed"; echo "0 passed, 1 failed"; exit 1; }
+	# A private copy, like the programs: others may rebuild it meanwhile.
+	cp build/host/bin/nhot-emu "$bin/nhot-emu" || { echo "0 passed, 1 failed"; exit 1; }
+	export NHOT_EMU=$bin/nhot-emu
+fi
+# The PCI scenarios: name|nhot-emu options|the tests (KSFT_ONLY of ksft-run.sh).
+scenarios=(
+	"faults|--inject-error 2 --stall 4 --die 7|^nhot_pci fault\\."
+	"bad-signature|--bad-signature|^nhot_pci global\\.bad_signature_refused$"
+)
+[ "$pci" != 0 ] && [ -x "$bin/nhot_pci" ] || scenarios=()
+
 # The module comes from driver/rules.mk (make modules-all) once it exists.
 if grep -qs '^modules-all' driver/rules.mk; then
 	make -s modules-all || { echo "vmtest: make modules-all failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -90,13 +110,31 @@ run_one() {	# release
 		echo 1 >"$out/$rel.rc"
 		return
 	fi
-	local t0=$SECONDS
+	local t0=$SECONDS pci_args=()
+	[ "$pci" != 0 ] && pci_args=(--pci "" --emu-log "$out/$rel.emu")
 	KSFT_TIMEOUT=${KSFT_TIMEOUT:-120} vm/run-in-vm.sh --kernel "$rel" --smp 2 --mem 1024 \
 		--timeout "$timeout" --module "$out/$rel.ko" --module-params "$params" \
-		--console "$out/$rel.console" "${files[@]}" \
+		--console "$out/$rel.console" "${pci_args[@]}" "${files[@]}" \
 		-- vm/ksft-run.sh "${progs[@]}" >"$log" 2>&1
 	echo $? >"$out/$rel.rc"
 	echo "# $rel: $((SECONDS - t0)) s" >>"$log"
+
+	# The scenarios, one guest each, after the suite (one guest per kernel
+	# at a time keeps the two cores from being shared four ways).
+	local sc name opts only run
+	for sc in "${scenarios[@]}"; do
+		IFS='|' read -r name opts only <<<"$sc"
+		run=$rel@$name
+		t0=$SECONDS
+		vm/run-in-vm.sh --kernel "$rel" --smp 2 --mem 1024 --timeout 300 \
+			--module "$out/$rel.ko" --module-params "$params" \
+			--console "$out/$run.console" --pci "$opts" --emu-log "$out/$run.emu" \
+			--file "$bin/nhot_pci" --file vm/ksft-run.sh \
+			-- "NHOT_PCI_SCENARIO=$name KSFT_ONLY='$only' sh ksft-run.sh nhot_pci" \
+			>"$out/$run.log" 2>&1
+		echo $? >"$out/$run.rc"
+		echo "# $run: $((SECONDS - t0)) s" >>"$out/$run.log"
+	done
 }
 
 for rel in "${rels[@]}"; do
@@ -109,10 +147,22 @@ for rel in "${rels[@]}"; do
 done
 wait
 
-pass=0 fail=0 skip=0
+# Every guest that ran: the suite per kernel, then its scenarios.
+runs=()
 for rel in "${rels[@]}"; do
+	runs+=("$rel")
+	for sc in "${scenarios[@]}"; do runs+=("$rel@${sc%%|*}"); done
+done
+
+with_pci=
+[ "$pci" != 0 ] && with_pci=", and a PCI engine"
+pass=0 fail=0 skip=0
+for rel in "${runs[@]}"; do
 	log=$out/$rel.log rc=$(cat "$out/$rel.rc" 2>/dev/null || echo 1)
-	echo "# ==== kernel $rel (module params: $params)"
+	case $rel in
+	*@*) echo "# ==== kernel ${rel%@*}, PCI scenario ${rel#*@} (module params: $params)" ;;
+	*) echo "# ==== kernel $rel (module params: $params$with_pci)" ;;
+	esac
 	cat "$log"
 	if ! grep -q '^# Totals: ' "$log"; then
 		p=$(grep -c '^ok ' "$log") s=$(grep -c '^ok .*# SKIP' "$log")
@@ -126,9 +176,10 @@ for rel in "${rels[@]}"; do
 	pass=$((pass + $1)) fail=$((fail + $2)) skip=$((skip + $3))
 	[ "$rc" = 0 ] || [ "$2" != 0 ] || { echo "# $rel: guest exit $rc"; fail=$((fail + 1)); }
 done
-for rel in "${rels[@]}"; do
+for rel in "${runs[@]}"; do
 	cp "$out/$rel.log" "build/vmtest/$rel.log" 2>/dev/null
 	cp "$out/$rel.console" "build/vmtest/$rel.console" 2>/dev/null
+	cp "$out/$rel.emu" "build/vmtest/$rel.emu" 2>/dev/null
 done
 [ "$skip" = 0 ] || echo "($skip skipped)"
 echo "$pass passed, $fail failed"
