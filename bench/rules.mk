@@ -28,5 +28,5 @@ $(VMBENCH_BIN): $(wildcard bench/vmbench*.c) $(LIBNHOT)
 	@mkdir -p $(@D)
 	$(CC) -static $(CPPFLAGS) $(CFLAGS) $(wildcard bench/vmbench*.c) -o $@ $(LIBNHOT) $(LIBNHOT_LDLIBS)
 
-vmbench: setup $(VMBENCH_BIN) modules-all
+vmbench: setup $(VMBENCH_BIN) modules-all nhot-emu
 	@VMBENCH_BIN=$(VMBENCH_BIN) $(TOP)/bench/vmbench.sh
