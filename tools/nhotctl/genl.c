@@ -107,6 +107,23 @@ static int attr_at(struct nl_msg *req, uint32_t off)
 	return nla_type(nla);
 }
 
+/* The unsigned range of the policy the kernel reported for a refused value. */
+static void policy_range(struct nlattr *policy, struct genl_err *err)
+{
+	struct nlattr *tb[NL_POLICY_TYPE_ATTR_MAX + 1];
+	struct nlattr *lo, *hi;
+
+	if (nla_parse_nested(tb, NL_POLICY_TYPE_ATTR_MAX, policy, NULL))
+		return;
+	lo = tb[NL_POLICY_TYPE_ATTR_MIN_VALUE_U];
+	hi = tb[NL_POLICY_TYPE_ATTR_MAX_VALUE_U];
+	if (!lo || !hi || nla_len(lo) < 8 || nla_len(hi) < 8)
+		return;
+	err->min = nla_get_u64(lo);
+	err->max = nla_get_u64(hi);
+	err->has_range = true;
+}
+
 static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 {
 	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
@@ -135,6 +152,8 @@ static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 			 (const char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
 	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4)
 		x->err->bad_attr = attr_at(x->req, nla_get_u32(tb[NLMSGERR_ATTR_OFFS]));
+	if (tb[NLMSGERR_ATTR_POLICY])
+		policy_range(tb[NLMSGERR_ATTR_POLICY], x->err);
 	if (tb[NLMSGERR_ATTR_MISS_TYPE] && nla_len(tb[NLMSGERR_ATTR_MISS_TYPE]) >= 4)
 		x->err->missing_attr = (int)nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
 	return NL_STOP;
@@ -219,7 +238,10 @@ int report_error(const char *what, const struct genl_err *err,
 	else
 		fputs(strerror(err->errnum ? err->errnum : EIO), stderr);
 	name = err->bad_attr && attr_name ? attr_name(err->bad_attr) : NULL;
-	if (name)
+	if (name && err->has_range)
+		fprintf(stderr, " (attribute %s: %llu..%llu)", name,
+			(unsigned long long)err->min, (unsigned long long)err->max);
+	else if (name)
 		fprintf(stderr, " (attribute %s)", name);
 	name = err->missing_attr && attr_name ? attr_name(err->missing_attr) : NULL;
 	if (name)

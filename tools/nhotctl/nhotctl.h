@@ -59,6 +59,8 @@ struct genl_err {
 	char msg[256];		/* the kernel's extack message, or "" */
 	int bad_attr;		/* attribute type the kernel pointed at, or 0 */
 	int missing_attr;	/* type of a missing required attribute, or 0 */
+	bool has_range;		/* the policy of bad_attr: min..max */
+	uint64_t min, max;
 };
 
 /*

@@ -760,6 +760,8 @@ TEST_F(ctl, monitor_job_timeout)
 
 TEST_F(ctl, errors)
 {
+	char want[64], value[16];
+
 	/* no such device, for every command that names one */
 	EXPECT_ERR_LINE(&self->r, 1, "nhotctl: nhot4000: no such device\n",
 			"dev", "show", "nhot4000");
@@ -773,12 +775,15 @@ TEST_F(ctl, errors)
 	EXPECT_ERR_LINE(&self->r, 2, "unknown key 'colour'", "dev", "set", "0", "colour", "3");
 	EXPECT_ERR_LINE(&self->r, 2, "pe_count wants a whole number, got 'many'",
 			"dev", "set", "0", "pe_count", "many");
-	/* values the kernel's policy refuses: exit 1, the attribute named */
-	EXPECT_ERR_LINE(&self->r, 1, "(attribute pe_count)", "dev", "set", "0", "pe_count", "0");
-	EXPECT_ERR_LINE(&self->r, 1, "(attribute clock_mhz)",
-			"dev", "set", "0", "clock_mhz", "100001");
-	EXPECT_ERR_LINE(&self->r, 1, "(attribute timeout_ms)",
-			"dev", "add", "timeout_ms", "3600001");
+	/* values the kernel's policy refuses: exit 1, the attribute and its range */
+	snprintf(want, sizeof(want), "(attribute pe_count: 1..%u)", NHOT_MAX_PE_COUNT);
+	EXPECT_ERR_LINE(&self->r, 1, want, "dev", "set", "0", "pe_count", "0");
+	snprintf(want, sizeof(want), "(attribute clock_mhz: 1..%u)", NHOT_MAX_CLOCK_MHZ);
+	snprintf(value, sizeof(value), "%u", NHOT_MAX_CLOCK_MHZ + 1);
+	EXPECT_ERR_LINE(&self->r, 1, want, "dev", "set", "0", "clock_mhz", value);
+	snprintf(want, sizeof(want), "(attribute timeout_ms: 1..%u)", NHOT_MAX_TIMEOUT_MS);
+	snprintf(value, sizeof(value), "%u", NHOT_MAX_TIMEOUT_MS + 1);
+	EXPECT_ERR_LINE(&self->r, 1, want, "dev", "add", "timeout_ms", value);
 	/* PCI engines come by probe, never by dev add */
 	EXPECT_ERR_LINE(&self->r, 1, "(attribute engine)", "dev", "add", "pci");
 	EXPECT_NE(NULL, strstr(self->r.err, "nhotctl: dev add: ")) TH_LOG("%s", self->r.err);
