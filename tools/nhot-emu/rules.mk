@@ -23,3 +23,18 @@ $(NHOT_EMU_ASAN): $(EMU_SRCS) $(EMU_HDRS)
 nhot-emu: $(NHOT_EMU)
 
 TOOLS += $(NHOT_EMU)
+
+# Its host test: test_emu.c plays QEMU and the driver (no guest needed);
+# scripts/tests.d/nhot-emu.sh runs it against the ASan/UBSan build.
+# The harness's EXPECT_EQ(1, u32) compares int with unsigned, and its setjmp
+# trips -Wclobbered (as in selftests/rules.mk).
+EMU_TEST := $(BUILD)/host/tests/nhot-emu/test_emu
+EMU_TEST_CFLAGS := $(TEST_CFLAGS) -Wno-sign-compare -Wno-clobbered
+
+$(EMU_TEST): $(EMU_DIR)/test_emu.c driver/hw/nhot_hw.h userlib/tests/layer_gen.c \
+		$(wildcard userlib/tests/layer_gen.h) $(LIBNHOT) $(KSFT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) -Idriver $(CPPFLAGS) $(EMU_TEST_CFLAGS) $< -o $@ $(LIBNHOT) $(LIBNHOT_LDLIBS)
+
+.PHONY: nhot-emu-test
+nhot-emu-test: $(EMU_TEST) $(NHOT_EMU_ASAN)
