@@ -38,6 +38,8 @@ struct epi_block {
 	__m512i mult[2];	/* even / odd channels, 8 x s64 each */
 	__m512i round[2];
 	__m512i shift[2];
+	__m512i round32;	/* 16 x s32: 2^(shift-33), see requant16_hi() */
+	__m512i shift32;	/* 16 x s32: shift - 32 */
 };
 
 /* Bytes of A rows packed per task (im2col), to stay in L2. */
@@ -68,7 +70,30 @@ static inline int32_t load32(const void *p)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Epilogue: requantization in 64-bit lanes                               */
+/* Epilogue: requantization                                               */
+
+/*
+ * The requantization of docs/arith.md 2.1, rq(v) = floor((v*M + 2^(s-1)) / 2^s),
+ * has two exact forms here. Both start from P = v*M, exact in 64 bits
+ * (|v| < 2^31, M < 2^31, so |P| < 2^62), from vpmuldq.
+ *
+ * requant16() adds 2^(s-1) and shifts in 64-bit lanes, clamps in 64-bit
+ * lanes (the result may be far outside int32 when M * 2^-s is large) and
+ * narrows: valid for every M and s.
+ *
+ * requant16_hi() needs s >= 33 (or M = 0) on every channel of the layer,
+ * i.e. a multiplier M * 2^-s below 2^-2, which is every real layer's case.
+ * Then 2^(s-1) = 2^32 * 2^(s-33) and, since floor(floor(x / a) / b) =
+ * floor(x / (a*b)) for integers x and a, b > 0,
+ *     rq(v) = floor((floor(P / 2^32) + 2^(s-33)) / 2^(s-32)).
+ * floor(P / 2^32) is the high dword of P, which vpmuldq leaves in the odd
+ * dword of each lane, so one shuffle gathers the 16 of them; |P / 2^32| <
+ * 2^30 and 2^(s-33) <= 2^29, so the sum cannot overflow int32, nor can
+ * adding out_zero (<= 255) to the result (|rq| < 2^30). The clamp and the
+ * addition of out_zero then run in 32-bit lanes: 10 vector operations per 16
+ * outputs against 15. M = 0 gives P = 0, rq = 0 with round32 0, shift32 1.
+ * Whether every channel qualifies is decided once per layer (epi_hi_ok()).
+ */
 
 /*
  * Fills blocks[b] for channels first + b*16 + lane (lane valid while
@@ -92,6 +117,20 @@ static void build_epi_blocks(const struct cpu_job *job, uint32_t first, uint32_t
 			s[lane & 1][lane / 2] = job->shift[o];
 		}
 		blocks[b].bias = _mm512_loadu_si512(bias);
+		{
+			int32_t r32[16] = { 0 }, s32[16];
+
+			for (lane = 0; lane < 16; lane++) {
+				int64_t sh = s[lane & 1][lane / 2], mu = m[lane & 1][lane / 2];
+
+				/* Channels requant16_hi() cannot take are never used with it. */
+				s32[lane] = mu && sh >= 33 ? (int32_t)(sh - 32) : 1;
+				if (mu && sh >= 33)
+					r32[lane] = (int32_t)1 << (sh - 33);
+			}
+			blocks[b].round32 = _mm512_loadu_si512(r32);
+			blocks[b].shift32 = _mm512_loadu_si512(s32);
+		}
 		for (lane = 0; lane < 2; lane++) {
 			blocks[b].mult[lane] = _mm512_loadu_si512(m[lane]);
 			blocks[b].round[lane] = _mm512_loadu_si512(r[lane]);
@@ -100,11 +139,51 @@ static void build_epi_blocks(const struct cpu_job *job, uint32_t first, uint32_t
 	}
 }
 
+static __m512i narrow_index(void);
+
 struct epi_consts {
 	__m512i lo, hi;		/* 64-bit lanes: clamp bounds minus out_zero */
 	__m512i zero;		/* 32-bit lanes: out_zero */
+	__m512i act_min, act_max;	/* 32-bit lanes */
 	__m512i narrow;		/* see narrow_index() */
+	int hi_ok;		/* requant16_hi() is exact for every channel */
 };
+
+/* Non-zero when every channel has M = 0 or s >= 33 (see above). */
+static int epi_hi_ok(const struct cpu_job *job)
+{
+	uint32_t o;
+
+	for (o = 0; o < job->l->out_c; o++)
+		if (job->mult[o] && job->shift[o] < 33)
+			return 0;
+	return 1;
+}
+
+static void epi_consts_init(const struct cpu_job *job, struct epi_consts *k)
+{
+	k->lo = _mm512_set1_epi64(job->lo);
+	k->hi = _mm512_set1_epi64(job->hi);
+	k->zero = _mm512_set1_epi32((int)job->l->out_zero);
+	k->act_min = _mm512_set1_epi32((int)job->l->act_min);
+	k->act_max = _mm512_set1_epi32((int)job->l->act_max);
+	k->narrow = narrow_index();
+	k->hi_ok = epi_hi_ok(job);
+}
+
+static inline __m128i requant16_hi(__m512i acc, const struct epi_block *e,
+				   const struct epi_consts *k)
+{
+	__m512i pe = _mm512_mul_epi32(acc, e->mult[0]);
+	__m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), e->mult[1]);
+	/* Even dwords from pe's high halves, odd ones are po's high halves. */
+	__m512i r = _mm512_mask_shuffle_epi32(po, 0x5555, pe, _MM_PERM_CDAB);
+
+	r = _mm512_srav_epi32(_mm512_add_epi32(r, e->round32), e->shift32);
+	r = _mm512_add_epi32(r, k->zero);
+	r = _mm512_min_epi32(_mm512_max_epi32(r, k->act_min), k->act_max);
+	return _mm512_castsi512_si128(_mm512_permutexvar_epi8(k->narrow, r));
+}
 
 static inline __m128i requant16(__m512i acc, const struct epi_block *e,
 				const struct epi_consts *k)
@@ -112,6 +191,8 @@ static inline __m128i requant16(__m512i acc, const struct epi_block *e,
 	__m512i pe, po, r;
 
 	acc = _mm512_add_epi32(acc, e->bias);
+	if (k->hi_ok)
+		return requant16_hi(acc, e, k);
 	pe = _mm512_mul_epi32(acc, e->mult[0]);
 	po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), e->mult[1]);
 	pe = _mm512_srav_epi64(_mm512_add_epi64(pe, e->round[0]), e->shift[0]);
@@ -682,10 +763,7 @@ static int avx512_conv(struct cpu_job *job)
 		goto out_free;
 	for (i = 0; i < job->groups; i++)
 		build_epi_blocks(job, i * job->og, job->og, gp->epi + (size_t)i * gp->blk16);
-	gp->consts.lo = _mm512_set1_epi64(job->lo);
-	gp->consts.hi = _mm512_set1_epi64(job->hi);
-	gp->consts.zero = _mm512_set1_epi32((int)l->out_zero);
-	gp->consts.narrow = narrow_index();
+	epi_consts_init(job, &gp->consts);
 
 	gp->m = (uint32_t)(job->s.out_n * job->s.out_h * job->s.out_w);
 	gp->direct = is_direct(job);
@@ -894,10 +972,7 @@ static int dw_conv(struct cpu_job *job)
 			dp.w[((size_t)(c / 16) * dp.taps + t) * 16 + c % 16] =
 				(uint16_t)(int16_t)rows[(size_t)c * dp.taps + t];
 	build_epi_blocks(job, 0, C, dp.epi);
-	dp.consts.lo = _mm512_set1_epi64(job->lo);
-	dp.consts.hi = _mm512_set1_epi64(job->hi);
-	dp.consts.zero = _mm512_set1_epi32((int)l->out_zero);
-	dp.consts.narrow = narrow_index();
+	epi_consts_init(job, &dp.consts);
 	cpu_parallel(job->threads, (size_t)job->s.out_n * job->s.out_h, dw_task, &dp);
 	ret = 0;
 out_free:
