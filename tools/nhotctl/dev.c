@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/nhot.h>
@@ -262,6 +263,9 @@ static int show_devices(struct nhotctl *ctl, bool has_id, uint32_t id, const cha
 	struct dev_printer p = { .ctl = ctl };
 	struct genl_err err;
 	struct nl_msg *req;
+	FILE *mem = NULL;
+	char *buf = NULL;
+	size_t len = 0;
 	int ret;
 
 	req = genl_request(ctl, NHOT_CMD_DEV_GET, !has_id);
@@ -270,25 +274,41 @@ static int show_devices(struct nhotctl *ctl, bool has_id, uint32_t id, const cha
 		fprintf(stderr, "nhotctl: out of memory\n");
 		return EXIT_FAILED;
 	}
-	json_init(&p.j, stdout);
+	/* JSON goes out whole or not at all: no half document before an error. */
+	if (ctl->json) {
+		mem = open_memstream(&buf, &len);
+		if (!mem) {
+			nlmsg_free(req);
+			fprintf(stderr, "nhotctl: out of memory\n");
+			return EXIT_FAILED;
+		}
+	}
+	json_init(&p.j, mem);
 	if (ctl->json && !one_object)
 		json_arr_begin(&p.j);
 	ret = genl_exchange(ctl, req, print_dev_reply, &p, &err);
 	if (ret == -EPROTO && !err.errnum) {
 		fprintf(stderr, "nhotctl: %s: malformed reply from the kernel\n", what);
-		return EXIT_FAILED;
-	}
-	if (ret)
-		return report_error(what, &err, dev_attr_name);
-	if (has_id && p.count != 1) {
+		ret = EXIT_FAILED;
+	} else if (ret) {
+		ret = report_error(what, &err, dev_attr_name);
+	} else if (has_id && p.count != 1) {
 		fprintf(stderr, "nhotctl: %s: the kernel sent %d devices for one\n", what, p.count);
-		return EXIT_FAILED;
+		ret = EXIT_FAILED;
+	} else if (ctl->json) {
+		if (!one_object)
+			json_arr_end(&p.j);
+		ret = finish_json(&p.j);
+		if (!ret && (fwrite(buf, 1, len, stdout) != len || fflush(stdout)))
+			ret = EXIT_FAILED;
+	} else {
+		ret = fflush(stdout) ? EXIT_FAILED : EXIT_OK;
 	}
-	if (!ctl->json)
-		return fflush(stdout) ? EXIT_FAILED : EXIT_OK;
-	if (!one_object)
-		json_arr_end(&p.j);
-	return finish_json(&p.j);
+	if (mem) {
+		fclose(mem);
+		free(buf);
+	}
+	return ret;
 }
 
 static int dev_show(struct nhotctl *ctl, int argc, char **argv)

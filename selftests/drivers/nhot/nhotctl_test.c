@@ -771,6 +771,11 @@ TEST_F(ctl, errors)
 			"dev", "set", "/dev/nhot4000", "pe_count", "2");
 	EXPECT_ERR_LINE(&self->r, 1, "nhotctl: nhot4000: no such device\n",
 			"stats", "nhot4000");
+	/* with --json too: the error alone, no half document on stdout */
+	EXPECT_ERR_LINE(&self->r, 1, "nhotctl: nhot4000: no such device\n",
+			"--json", "dev", "show", "4000");
+	EXPECT_ERR_LINE(&self->r, 1, "nhotctl: nhot4000: no such device\n",
+			"stats", "4000", "--json");
 	/* bad keys and values the command line catches: usage, exit 2 */
 	EXPECT_ERR_LINE(&self->r, 2, "unknown key 'colour'", "dev", "set", "0", "colour", "3");
 	EXPECT_ERR_LINE(&self->r, 2, "pe_count wants a whole number, got 'many'",
