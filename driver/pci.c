@@ -421,13 +421,17 @@ static int nhot_pci_attach(struct nhot_device *ndev, void *data)
 		goto err_free;
 	}
 
+	ret = nhot_pci_dma_init(pe);
+	if (ret)
+		goto err_free;
+
 	wired = nhot_pci_rd(pe, NHOT_HW_REG_NUM_VECTORS);
 	pe->doorbells = wired;
 	ret = pci_alloc_irq_vectors(pdev, 1, min_t(u32, wired, NHOT_HW_IRQ_WANTED),
 				    PCI_IRQ_MSIX);
 	if (ret < 0) {
 		dev_err(dev, "no MSI-X vectors (%u wired): %d\n", wired, ret);
-		goto err_free;
+		goto err_pool;
 	}
 	pe->nvec = ret;
 	ndev->engine = pe;
@@ -458,6 +462,8 @@ err_vectors:
 	pci_free_irq_vectors(pdev);
 	ndev->engine = NULL;
 	ndev->ops = NULL;
+err_pool:
+	dma_pool_destroy(pe->lists_pool);
 err_free:
 	pci_dev_put(pe->pdev);
 	kfree(pe);

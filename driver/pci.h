@@ -22,6 +22,9 @@
  */
 #define NHOT_PCI_RING_ENTRIES	64
 
+/* Page lists of up to 32 pages (jobs of small buffers) come from a pool. */
+#define NHOT_PCI_POOL_BYTES	(32 * sizeof(__u64))
+
 /**
  * struct nhot_pci_map - one job's buffers, mapped for the device
  * @node: in &nhot_pci.maps while @live
@@ -59,6 +62,7 @@ struct nhot_pci_map {
  * @lost_count: CQ_TAIL was out of range: error_work resets the device
  * @report: reports a job the device never saw (dead device, withheld hung
  *	job cancelled) through nhot_engine_job_done(), outside the device lock
+ * @lists_pool: small page lists
  * @maps_lock: protects @maps and @gone
  * @maps: every &struct nhot_pci_map that is live
  * @gone: destroyed: no more mappings
@@ -91,6 +95,7 @@ struct nhot_pci {
 	bool lost_count;
 	struct irq_work report;
 
+	struct dma_pool *lists_pool;
 	struct mutex maps_lock;	/* protects maps and gone */
 	struct list_head maps;
 	bool gone;
@@ -109,6 +114,7 @@ struct nhot_pci {
 };
 
 /* pci_dma.c */
+int nhot_pci_dma_init(struct nhot_pci *pe);
 int nhot_pci_prepare(struct nhot_device *ndev, struct nhot_kjob *job);
 void nhot_pci_unprepare(struct nhot_device *ndev, struct nhot_kjob *job);
 void nhot_pci_unmap_all(struct nhot_pci *pe);

@@ -6,11 +6,13 @@
  * mapped: the buffer object's vmalloc pages that hold the slice become a
  * scatter-gather table mapped for the device, and its 4 KiB page addresses
  * are written into a page list in coherent memory that the descriptor points
- * to.  The mapping lives until the job is freed, or until the device is
+ * to: from a DMA pool for the common small job, else its own allocation.
+ * The mapping lives until the job is freed, or until the device is
  * destroyed, whichever comes first: a removed PCI function must not keep
  * mappings, while the job, held by an open file, may live on.
  */
 #include <linux/dma-mapping.h>
+#include <linux/dmapool.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -65,7 +67,9 @@ static void nhot_pci_map_free_dma(struct nhot_pci *pe, struct nhot_pci_map *map)
 		sg_free_table(&map->sgt[slot]);
 		map->sgt[slot].sgl = NULL;
 	}
-	if (map->lists)
+	if (map->lists && map->lists_bytes <= NHOT_PCI_POOL_BYTES)
+		dma_pool_free(pe->lists_pool, map->lists, map->lists_dma);
+	else if (map->lists)
 		dma_free_coherent(dev, map->lists_bytes, map->lists, map->lists_dma);
 	map->lists = NULL;
 	map->live = false;
@@ -122,8 +126,11 @@ static int nhot_pci_map_job(struct nhot_pci *pe, struct nhot_kjob *job,
 			goto err_free;
 	}
 	map->lists_bytes = max_t(u64, total, 1) * sizeof(*map->lists);
-	map->lists = dma_alloc_coherent(dev, map->lists_bytes, &map->lists_dma,
-					GFP_KERNEL);
+	if (map->lists_bytes <= NHOT_PCI_POOL_BYTES)
+		map->lists = dma_pool_alloc(pe->lists_pool, GFP_KERNEL, &map->lists_dma);
+	else
+		map->lists = dma_alloc_coherent(dev, map->lists_bytes, &map->lists_dma,
+						GFP_KERNEL);
 	if (!map->lists) {
 		ret = -ENOMEM;
 		goto err_free;
@@ -203,11 +210,24 @@ void nhot_pci_unprepare(struct nhot_device *ndev, struct nhot_kjob *job)
 }
 
 /**
+ * nhot_pci_dma_init() - the engine's page-list pool
+ * @pe: the engine
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int nhot_pci_dma_init(struct nhot_pci *pe)
+{
+	pe->lists_pool = dma_pool_create("nhot-page-lists", &pe->pdev->dev,
+					 NHOT_PCI_POOL_BYTES, sizeof(u64), 0);
+	return pe->lists_pool ? 0 : -ENOMEM;
+}
+
+/**
  * nhot_pci_unmap_all() - the device is being destroyed: drop every mapping
  * @pe: the engine, quiet (no DMA, no job running)
  *
  * Jobs that outlive the device keep their (now empty) maps until they are
- * freed; no new mapping is made.
+ * freed; no new mapping is made.  The pool goes too.
  */
 void nhot_pci_unmap_all(struct nhot_pci *pe)
 {
@@ -219,6 +239,8 @@ void nhot_pci_unmap_all(struct nhot_pci *pe)
 		list_del_init(&map->node);
 		nhot_pci_map_free_dma(pe, map);
 	}
+	dma_pool_destroy(pe->lists_pool);
+	pe->lists_pool = NULL;
 	mutex_unlock(&pe->maps_lock);
 }
 
