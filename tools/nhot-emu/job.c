@@ -19,11 +19,12 @@
 enum dir { TO_DEVICE, FROM_DEVICE };
 
 /*
- * Walk a buffer's pages, copying between them and @local.  Checks the list
- * first, completely, so that a bad page never leaves a half-written output.
+ * Walk a buffer's pages, copying its first @len bytes between them and
+ * @local.  Checks the whole list first, so that a bad page never leaves a
+ * half-written output.
  */
 static uint32_t walk_pages(struct emu_device *dev, const struct nhot_hw_buf *b,
-			   uint8_t *local, enum dir dir)
+			   uint8_t *local, uint64_t len, enum dir dir)
 {
 	const uint8_t *list;
 	uint64_t done = 0;
@@ -44,10 +45,10 @@ static uint32_t walk_pages(struct emu_device *dev, const struct nhot_hw_buf *b,
 			page = dma_ptr(dev->dma, pa, NHOT_HW_PAGE_SIZE);
 			if (!page || (pa & (NHOT_HW_PAGE_SIZE - 1)))
 				return NHOT_HW_CQE_DMA_FAULT;
-			if (!pass)
+			if (!pass || done == len)
 				continue;
-			if (n > b->length - done)
-				n = b->length - done;
+			if (n > len - done)
+				n = len - done;
 			if (dir == TO_DEVICE)
 				memcpy(local + done, page + first, n);
 			else
@@ -58,9 +59,13 @@ static uint32_t walk_pages(struct emu_device *dev, const struct nhot_hw_buf *b,
 	return NHOT_HW_CQE_OK;
 }
 
-/* The device's copy of one buffer; *@out stays NULL for an unused slot. */
+/*
+ * The device's copy of one buffer, its first *@len bytes: what the layer
+ * uses, or the whole buffer if that is shorter (the model then refuses it).
+ * *@out stays NULL for an unused slot.
+ */
 static uint32_t gather(struct emu_device *dev, const struct nhot_hw_buf *b,
-		       uint8_t **out)
+		       uint8_t **out, uint64_t *len)
 {
 	uint32_t st;
 
@@ -73,10 +78,12 @@ static uint32_t gather(struct emu_device *dev, const struct nhot_hw_buf *b,
 	/* No buffer is larger than the guest's memory. */
 	if (b->length > dev->dma->size)
 		return NHOT_HW_CQE_DMA_FAULT;
-	*out = malloc(b->length);
+	if (*len > b->length)
+		*len = b->length;
+	*out = malloc(*len ? *len : 1);
 	if (!*out)
 		return NHOT_HW_CQE_INTERNAL;
-	st = walk_pages(dev, b, *out, TO_DEVICE);
+	st = walk_pages(dev, b, *out, *len, TO_DEVICE);
 	if (st != NHOT_HW_CQE_OK) {
 		free(*out);
 		*out = NULL;
@@ -136,6 +143,7 @@ int job_run(struct emu_device *dev, const struct nhot_hw_sqe *sqe,
 	struct nhot_model_shape shape;
 	struct nhot_model_mem mem = { 0 };
 	uint8_t *local[NHOT_HW_BUF_COUNT] = { NULL };
+	uint64_t len[NHOT_HW_BUF_COUNT];
 	uint32_t st = NHOT_HW_CQE_OK;
 	int err = 0, slot;
 
@@ -145,22 +153,27 @@ int job_run(struct emu_device *dev, const struct nhot_hw_sqe *sqe,
 		cqe->status = NHOT_HW_CQE_BAD_DESC;
 		return 0;
 	}
+	len[NHOT_HW_BUF_INPUT] = shape.input_bytes;
+	len[NHOT_HW_BUF_INPUT2] = shape.input2_bytes;
+	len[NHOT_HW_BUF_WEIGHTS] = shape.weight_bytes;
+	len[NHOT_HW_BUF_PARAMS] = shape.params_bytes;
+	len[NHOT_HW_BUF_OUTPUT] = shape.output_bytes;
 	for (slot = 0; slot < NHOT_HW_BUF_COUNT && st == NHOT_HW_CQE_OK; slot++)
-		st = gather(dev, &sqe->buf[slot], &local[slot]);
+		st = gather(dev, &sqe->buf[slot], &local[slot], &len[slot]);
 	if (st != NHOT_HW_CQE_OK) {
 		cqe->detail = (uint64_t)(slot - 1);
 		goto out;
 	}
 	mem.input = local[NHOT_HW_BUF_INPUT];
-	mem.input_len = local[NHOT_HW_BUF_INPUT] ? sqe->buf[NHOT_HW_BUF_INPUT].length : 0;
+	mem.input_len = local[NHOT_HW_BUF_INPUT] ? len[NHOT_HW_BUF_INPUT] : 0;
 	mem.input2 = local[NHOT_HW_BUF_INPUT2];
-	mem.input2_len = local[NHOT_HW_BUF_INPUT2] ? sqe->buf[NHOT_HW_BUF_INPUT2].length : 0;
+	mem.input2_len = local[NHOT_HW_BUF_INPUT2] ? len[NHOT_HW_BUF_INPUT2] : 0;
 	mem.weights = local[NHOT_HW_BUF_WEIGHTS];
-	mem.weights_len = local[NHOT_HW_BUF_WEIGHTS] ? sqe->buf[NHOT_HW_BUF_WEIGHTS].length : 0;
+	mem.weights_len = local[NHOT_HW_BUF_WEIGHTS] ? len[NHOT_HW_BUF_WEIGHTS] : 0;
 	mem.params = local[NHOT_HW_BUF_PARAMS];
-	mem.params_len = local[NHOT_HW_BUF_PARAMS] ? sqe->buf[NHOT_HW_BUF_PARAMS].length : 0;
+	mem.params_len = local[NHOT_HW_BUF_PARAMS] ? len[NHOT_HW_BUF_PARAMS] : 0;
 	mem.output = local[NHOT_HW_BUF_OUTPUT];
-	mem.output_len = local[NHOT_HW_BUF_OUTPUT] ? sqe->buf[NHOT_HW_BUF_OUTPUT].length : 0;
+	mem.output_len = local[NHOT_HW_BUF_OUTPUT] ? len[NHOT_HW_BUF_OUTPUT] : 0;
 
 	err = nhot_model_run(&sqe->layer, &mem, &cfg, &dev->table, &counters);
 	if (err == -EINTR)
@@ -168,8 +181,8 @@ int job_run(struct emu_device *dev, const struct nhot_hw_sqe *sqe,
 	st = model_status(err);
 	err = 0;
 	if (st == NHOT_HW_CQE_OK) {
-		st = walk_pages(dev, &sqe->buf[NHOT_HW_BUF_OUTPUT],
-				local[NHOT_HW_BUF_OUTPUT], FROM_DEVICE);
+		st = walk_pages(dev, &sqe->buf[NHOT_HW_BUF_OUTPUT], local[NHOT_HW_BUF_OUTPUT],
+				len[NHOT_HW_BUF_OUTPUT], FROM_DEVICE);
 		cqe->detail = NHOT_HW_BUF_OUTPUT;
 	}
 	if (st == NHOT_HW_CQE_OK) {
