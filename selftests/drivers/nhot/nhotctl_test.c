@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -550,6 +551,7 @@ TEST_F(ctl, stats_after_jobs)
 struct monitor {
 	pid_t pid;
 	int fd;			/* read end of its stdout */
+	int err_fd;		/* its stderr, a memfd */
 	char buf[16384];
 	size_t len;
 };
@@ -577,24 +579,40 @@ static bool subscribed(pid_t pid)
 	return found;
 }
 
-static int monitor_start(struct monitor *m, bool json)
+/* Starts nhotctl ARGS in the background: stdout to a pipe, stderr to m->err_fd. */
+static int spawn(struct monitor *m, const char *const *args)
 {
-	int p[2];
+	const char *argv[8] = { "nhotctl" };
+	int p[2], i;
 
+	for (i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
 	m->len = 0;
-	if (pipe(p))
+	m->err_fd = memfd_create("err", 0);
+	if (m->err_fd < 0 || pipe(p))
 		return -1;
 	m->pid = fork();
 	if (m->pid < 0)
 		return -1;
 	if (m->pid == 0) {
 		dup2(p[1], 1);
+		dup2(m->err_fd, 2);
 		close(p[0]);
-		execl(nhotctl_path(), "nhotctl", "monitor", json ? "--json" : NULL, NULL);
+		execv(nhotctl_path(), (char *const *)argv);
 		_exit(127);
 	}
 	close(p[1]);
 	m->fd = p[0];
+	return 0;
+}
+
+static int monitor_start(struct monitor *m, bool json)
+{
+	const char *args[] = { "monitor", json ? "--json" : NULL, NULL };
+
+	if (spawn(m, args))
+		return -1;
 	/* it has joined both groups (nlctrl's is the second) when Groups shows */
 	for (int i = 0; i < 100 && !subscribed(m->pid); i++)
 		usleep(50000);
@@ -622,15 +640,25 @@ static int monitor_lines(struct monitor *m, int n, int timeout_ms)
 	return count_lines(m->buf);
 }
 
-/* SIGTERM; its exit code (0: it stopped cleanly). */
-static int monitor_stop(struct monitor *m)
+/* Sends sig (0: none, it ends by itself) and reaps; its exit code. */
+static int monitor_end(struct monitor *m, int sig, char *err, size_t len)
 {
 	int st;
 
-	kill(m->pid, SIGTERM);
+	if (sig)
+		kill(m->pid, sig);
 	waitpid(m->pid, &st, 0);
 	close(m->fd);
+	if (err)
+		slurp(m->err_fd, err, len);
+	close(m->err_fd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* SIGTERM; its exit code (0: it stopped cleanly). */
+static int monitor_stop(struct monitor *m)
+{
+	return monitor_end(m, SIGTERM, NULL, 0);
 }
 
 TEST_F(ctl, monitor_add_change_del)
@@ -746,6 +774,82 @@ TEST_F(ctl, monitor_job_timeout)
 	EXPECT_EQ(1, v);
 	ASSERT_EQ(0, mj_u64(d, mj_at(d, 0, 0), "resets", &v));
 	EXPECT_LE(1, v);
+}
+
+/* --watch without --count runs until SIGINT, and then exits 0. */
+TEST_F(ctl, stats_watch_until_interrupted)
+{
+	const char *args[] = { "stats", "nhot0", "--watch", "0.2", NULL };
+	struct monitor *m = calloc(1, sizeof(*m));
+	char line[512], err[256];
+	int samples = 0, n;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, spawn(m, args));
+	/* a sample is a header, a row and a blank line between samples */
+	n = monitor_lines(m, 8, 10000);
+	ASSERT_LE(8, n) TH_LOG("%s", m->buf);
+	EXPECT_EQ(0, monitor_end(m, SIGINT, err, sizeof(err)));
+	EXPECT_STREQ("", err);
+	for (int i = 0; i < 8; i++) {
+		line_n(m->buf, i, line, sizeof(line));
+		if (i % 3 == 0) {
+			EXPECT_EQ(0, strncmp(line, "DEV ", 4)) TH_LOG("line %d: %s", i, line);
+			samples++;
+		} else if (i % 3 == 1) {
+			EXPECT_EQ(0, strncmp(line, "nhot0 ", 6)) TH_LOG("line %d: %s", i, line);
+		} else {
+			EXPECT_STREQ("", line);
+		}
+	}
+	EXPECT_EQ(3, samples);
+	free(m);
+}
+
+static int reload_module(void)
+{
+	const char *path = getenv("NHOT_MODULE");
+	const char *params = getenv("NHOT_MODULE_PARAMS");
+	int fd, ret;
+
+	fd = open(path && *path ? path : "/lib/modules/nhot.ko", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
+	close(fd);
+	return ret;
+}
+
+/* The module goes away under a running monitor: it says so and exits 1. */
+TEST_F(ctl, monitor_sees_module_unload)
+{
+	struct monitor *m = calloc(1, sizeof(*m));
+	char err[512];
+	int code;
+
+	ASSERT_NE(NULL, m);
+	if (access(getenv("NHOT_MODULE") ? getenv("NHOT_MODULE") : "/lib/modules/nhot.ko",
+		   R_OK))
+		SKIP(return, "no module file to load it again");
+	ASSERT_EQ(0, monitor_start(m, true));
+	ASSERT_EQ(0, syscall(SYS_delete_module, "nhot", O_NONBLOCK))
+		TH_LOG("rmmod nhot: %s", strerror(errno));
+	/* it ends by itself; the alarm only keeps a broken one from hanging */
+	alarm(20);
+	code = monitor_end(m, 0, err, sizeof(err));
+	alarm(0);
+	ASSERT_EQ(0, reload_module()) TH_LOG("reloading nhot.ko: %s", strerror(errno));
+	EXPECT_EQ(1, code);
+	EXPECT_STREQ("nhotctl: monitor: the \"nhot\" family went away (module unloaded)\n", err);
+	free(m);
+
+	/* and without the module, the message every command gives */
+	ASSERT_EQ(0, syscall(SYS_delete_module, "nhot", O_NONBLOCK));
+	ctl(&self->r, "dev", "show");
+	ASSERT_EQ(0, reload_module());
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_STREQ("nhotctl: the nhot module is not loaded (generic netlink family \"nhot\" not found); load it with 'modprobe nhot'\n",
+		     self->r.err);
 }
 
 /* --- errors ---------------------------------------------------------------- */
