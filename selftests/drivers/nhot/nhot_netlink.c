@@ -1094,13 +1094,16 @@ static void *churn_adder(void *arg)
 			break;
 		}
 		c->adds++;
+		/* every other device hangs its first job: DEV_DEL must cancel it */
+		if (c->adds % 2)
+			nhot_debugfs_write(id, "hang_jobs", 1);
 		pthread_mutex_lock(&c->lock);
 		old = c->ids[slot];
 		c->ids[slot] = id;
 		pthread_mutex_unlock(&c->lock);
 		slot = (slot + 1) % CHURN_SLOTS;
 		if (old != CHURN_EMPTY) {
-			usleep(2000);
+			usleep(5000);
 			ret = nl_dev_del(&nl, old);
 			if (ret) {
 				c->adder_fail = 1;
@@ -1246,6 +1249,7 @@ TEST_F(nl, devices_added_and_removed_while_others_submit)
 	EXPECT_LE(4, c.adds);
 	EXPECT_EQ(c.adds, c.dels);
 	EXPECT_LT(0, done);
+	EXPECT_LT(0, cancelled);
 
 	/* back to the devices of before */
 	ASSERT_EQ(0, nl_dev_dump(&self->nl, &after));
