@@ -32,12 +32,12 @@ static const struct command {
 
 static const char usage_text[] =
 	"usage: nhotctl [--json] COMMAND [ARGS]\n"
-	"  dev show [DEV]                      list devices (all, or DEV)\n"
-	"  dev add [sim] [KEY VALUE]...        create a simulated engine\n"
-	"  dev del DEV                         remove a simulated engine\n"
-	"  dev set DEV KEY VALUE [KEY VALUE]...  configure a device\n"
-	"  stats [DEV] [--watch SECONDS [--count N]]  job and operation counters\n"
-	"  monitor                             print device and job events as they happen\n"
+	"  dev show [DEV]                              list devices (all, or DEV)\n"
+	"  dev add [sim] [KEY VALUE]...                create a simulated engine\n"
+	"  dev del DEV                                 remove a simulated engine\n"
+	"  dev set DEV KEY VALUE [KEY VALUE]...        configure a device\n"
+	"  stats [DEV] [--watch SECONDS [--count N]]   job and operation counters\n"
+	"  monitor                                     device and job events as they happen\n"
 	"DEV is nhotN, N or /dev/nhotN; KEY is pe_count, clock_mhz or timeout_ms.\n"
 	"Options (anywhere): -j/--json  JSON output; -h/--help; --version.\n"
 	"Exit status: 0 done, 1 failed, 2 usage error. See nhotctl(8).\n";
