@@ -341,10 +341,13 @@ static void nhot_pci_destroy(struct nhot_device *ndev)
 {
 	struct nhot_pci *pe = ndev->engine;
 
-	/* no job runs: let go of the rings, then of the interrupts */
-	nhot_pci_hw_reset(pe, false);
+	/*
+	 * No job runs.  Interrupts and the error work go first, so that no
+	 * other reset runs; then the device lets go of the rings.
+	 */
 	nhot_pci_free_irqs(pe, pe->nvec);
 	cancel_work_sync(&pe->error_work);
+	nhot_pci_hw_reset(pe, false);
 	irq_work_sync(&pe->report);
 	pci_free_irq_vectors(pe->pdev);
 	nhot_pci_unmap_all(pe);
