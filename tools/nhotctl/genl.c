@@ -142,7 +142,7 @@ static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		skip += e->msg.nlmsg_len - sizeof(e->msg);
 	len = nlh->nlmsg_len - NLMSG_HDRLEN;
-	if (skip > len || nla_parse(tb, NLMSGERR_ATTR_MAX,
+	if (NLMSG_ALIGN(skip) > len || nla_parse(tb, NLMSGERR_ATTR_MAX,
 				    (struct nlattr *)((char *)e + NLMSG_ALIGN(skip)),
 				    (int)(len - NLMSG_ALIGN(skip)), NULL))
 		return NL_STOP;
@@ -177,10 +177,19 @@ static int on_valid(struct nl_msg *msg, void *arg)
 
 static int on_end(struct nl_msg *msg, void *arg)
 {
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct exchange *x = arg;
+	int error;
 
-	(void)msg;
 	x->done = true;
+	/* A dump that failed part way ends with NLMSG_DONE holding the error. */
+	if (nlh->nlmsg_type == NLMSG_DONE && nlmsg_datalen(nlh) >= (int)sizeof(error)) {
+		memcpy(&error, nlmsg_data(nlh), sizeof(error));
+		if (error < 0) {
+			x->err->errnum = -error;
+			x->ret = error;
+		}
+	}
 	return NL_STOP;
 }
 
