@@ -621,6 +621,62 @@ out_del:
 	nhot_genl_close(&mon);
 }
 
+static int write_sysfs(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* A PCI engine goes by unbind and comes back by bind: DEL_NTF, ADD_NTF. */
+TEST_F(nl, pci_unbind_and_bind_notify)
+{
+	static struct nhot_genl_msg n;
+	const struct nlattr *const *tb = n.tb;
+	struct nhot_genl mon;
+	struct dev_list l;
+	char bus[32] = "";
+	uint32_t id = 0, new_id;
+
+	ASSERT_EQ(0, nl_dev_dump(&self->nl, &l));
+	for (int i = 0; i < l.count && !bus[0]; i++) {
+		ASSERT_EQ(0, nl_dev_get(&self->nl, l.id[i], &self->m));
+		if (nhot_attr_u32(self->m.tb[NHOT_A_DEV_ENGINE]) == NHOT_ENGINE_PCI) {
+			id = l.id[i];
+			snprintf(bus, sizeof(bus), "%s", nhot_attr_str(self->m.tb[NHOT_A_DEV_BUS]));
+		}
+	}
+	if (!bus[0])
+		SKIP(return, "no PCI engine");
+
+	ASSERT_EQ(0, nhot_genl_socket(&mon));
+	ASSERT_EQ(0, nhot_genl_resolve(&mon, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR));
+	ASSERT_EQ(0, nhot_genl_join(&mon, mon.monitor_grp));
+
+	ASSERT_EQ(0, write_sysfs("/sys/bus/pci/drivers/nhot/unbind", bus));
+	ASSERT_EQ(0, nhot_genl_next_ntf(&mon, &n, NHOT_CMD_DEV_DEL_NTF, 5000));
+	EXPECT_EQ(id, nhot_attr_u32(tb[NHOT_A_DEV_ID]));
+	EXPECT_EQ(NHOT_ENGINE_PCI, nhot_attr_u32(tb[NHOT_A_DEV_ENGINE]));
+	EXPECT_STREQ(bus, nhot_attr_str(tb[NHOT_A_DEV_BUS]));
+	EXPECT_EQ(NHOT_DEV_STATE_REMOVING, nhot_attr_u32(tb[NHOT_A_DEV_STATE]));
+	EXPECT_EQ(-ENODEV, nl_dev_get(&self->nl, id, &self->m));
+
+	ASSERT_EQ(0, write_sysfs("/sys/bus/pci/drivers/nhot/bind", bus));
+	ASSERT_EQ(0, nhot_genl_next_ntf(&mon, &n, NHOT_CMD_DEV_ADD_NTF, 10000));
+	EXPECT_EQ(NHOT_ENGINE_PCI, nhot_attr_u32(tb[NHOT_A_DEV_ENGINE]));
+	EXPECT_STREQ(bus, nhot_attr_str(tb[NHOT_A_DEV_BUS]));
+	new_id = nhot_attr_u32(tb[NHOT_A_DEV_ID]);
+	ASSERT_EQ(0, nl_dev_get(&self->nl, new_id, &self->m));
+	EXPECT_STREQ(bus, nhot_attr_str(self->m.tb[NHOT_A_DEV_BUS]));
+	EXPECT_TRUE(dev_node_exists(new_id));
+	nhot_genl_close(&mon);
+}
+
 /* --- strict policies ------------------------------------------------------ */
 
 struct bad_case {
@@ -889,6 +945,15 @@ TEST_F(nl, malformed_requests_rejected)
 	g = NLMSG_DATA(&req.nlh);
 	g->reserved = 1;
 	EXPECT_EQ(-EINVAL, xfer_miss(&self->nl, &req));
+
+	/* a PCI engine, when the guest has one, is not removed by DEV_DEL */
+	for (int i = 0; i < before.count; i++) {
+		ASSERT_EQ(0, nl_dev_get(&self->nl, before.id[i], &self->m));
+		if (nhot_attr_u32(self->m.tb[NHOT_A_DEV_ENGINE]) != NHOT_ENGINE_PCI)
+			continue;
+		EXPECT_EQ(-EOPNOTSUPP, nl_dev_del(&self->nl, before.id[i]));
+		EXPECT_NE(NULL, strstr(self->nl.extack, "unbind")) TH_LOG("%s", self->nl.extack);
+	}
 
 	/* nothing was created, removed or changed */
 	ASSERT_EQ(0, nl_dev_dump(&self->nl, &after));
