@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1106,6 +1107,170 @@ TEST_F(nl, dev_del_with_open_files_and_jobs_in_flight)
 		EXPECT_EQ(0, nhot_objects("jobs"));
 		EXPECT_EQ(0, nhot_objects("mappings"));
 	}
+}
+
+/* --- two removals of one device; other namespaces ------------------------- */
+
+struct del_race {
+	uint32_t id;
+	int ret;
+	pthread_barrier_t *go;
+};
+
+static void *del_racer(void *arg)
+{
+	struct del_race *r = arg;
+	struct nhot_genl nl;
+
+	r->ret = -EPROTO;
+	if (nhot_genl_socket(&nl))
+		return NULL;
+	if (!nhot_genl_resolve(&nl, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR)) {
+		pthread_barrier_wait(r->go);
+		r->ret = nl_dev_del(&nl, r->id);
+	}
+	nhot_genl_close(&nl);
+	return NULL;
+}
+
+TEST_F(nl, concurrent_dev_del_removes_once)
+{
+	for (int round = 0; round < 10; round++) {
+		pthread_barrier_t go;
+		struct del_race r[2];
+		pthread_t t[2];
+		uint32_t id;
+
+		self->ncreated = 0;
+		id = new_dev(0, 0, 0, NULL);
+		ASSERT_EQ(0, pthread_barrier_init(&go, NULL, 2));
+		for (int i = 0; i < 2; i++) {
+			r[i].id = id;
+			r[i].go = &go;
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, del_racer, &r[i]));
+		}
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&go);
+		EXPECT_EQ(-ENODEV, r[0].ret + r[1].ret) TH_LOG("round %d: %d and %d", round,
+								r[0].ret, r[1].ret);
+		EXPECT_TRUE(r[0].ret == 0 || r[1].ret == 0);
+		EXPECT_FALSE(dev_node_exists(id));
+	}
+}
+
+/* The family lives in the initial network namespace only. */
+TEST_F(nl, family_absent_in_other_network_namespaces)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct nhot_genl nl;
+		int ret;
+
+		if (unshare(CLONE_NEWNET))
+			_exit(2);
+		if (nhot_genl_socket(&nl))
+			_exit(3);
+		ret = nhot_genl_resolve(&nl, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR);
+		_exit(ret == -ENOENT ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 2)
+		SKIP(return, "no network namespaces");
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* --- module unload while DEV_NEW and DEV_DEL run --------------------------- */
+
+struct unload_race {
+	volatile int stop;
+	int bad;		/* an error other than the documented ones */
+	unsigned long adds;
+	int last_err;
+};
+
+static void *unload_racer(void *arg)
+{
+	struct unload_race *u = arg;
+	struct nhot_genl nl;
+	uint32_t id;
+	int ret;
+
+	if (nhot_genl_socket(&nl) || nhot_genl_resolve(&nl, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR)) {
+		u->bad = 1;
+		return NULL;
+	}
+	while (!u->stop) {
+		ret = nl_dev_new(&nl, 0, 0, 0, &id, NULL);
+		if (ret == 0) {
+			u->adds++;
+			ret = nl_dev_del(&nl, id);
+		}
+		/* 0; or the family is gone (ENOENT), or the device went with it */
+		if (ret && ret != -ENOENT && ret != -ENODEV) {
+			u->bad = 1;
+			u->last_err = ret;
+			break;
+		}
+	}
+	nhot_genl_close(&nl);
+	return NULL;
+}
+
+static int nhot_module_load(void)
+{
+	const char *path = getenv("NHOT_MODULE");
+	const char *params = getenv("NHOT_MODULE_PARAMS");
+	int fd, ret;
+
+	fd = open(path && *path ? path : "/lib/modules/nhot.ko", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+TEST_F(nl, module_unload_while_devices_are_added)
+{
+	const char *path = getenv("NHOT_MODULE");
+	struct dev_list before, after;
+	static struct unload_race u;
+	struct nhot_genl nl;
+	pthread_t t;
+	int ret;
+
+	if (access(path && *path ? path : "/lib/modules/nhot.ko", R_OK))
+		SKIP(return, "no module file to load it again");
+	ASSERT_EQ(0, nl_dev_dump(&self->nl, &before));
+	memset(&u, 0, sizeof(u));
+	ASSERT_EQ(0, pthread_create(&t, NULL, unload_racer, &u));
+	while (u.adds < 3 && !u.bad)
+		usleep(1000);
+	ret = syscall(SYS_delete_module, "nhot", O_NONBLOCK);
+	ret = ret ? -errno : 0;
+	usleep(20000);
+	u.stop = 1;
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("rmmod nhot: %s", strerror(-ret));
+	ASSERT_EQ(0, nhot_module_load()) TH_LOG("reloading nhot.ko");
+	EXPECT_EQ(0, u.bad) TH_LOG("DEV_NEW/DEV_DEL: %d", u.last_err);
+
+	/* the module came back with the devices of its load, nothing else */
+	ASSERT_EQ(0, nhot_genl_socket(&nl));
+	ASSERT_EQ(0, nhot_genl_resolve(&nl, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR));
+	ASSERT_EQ(0, nl_dev_dump(&nl, &after));
+	nhot_genl_close(&nl);
+	EXPECT_EQ(count_dev_nodes(), after.count);
+	if (nhot_sim_devices() >= 0)
+		EXPECT_LE(nhot_sim_devices(), after.count);
+	EXPECT_GE(before.count, after.count);
 }
 
 /* --- devices added and removed while others submit ------------------------ */
