@@ -49,7 +49,7 @@ $(CHECKPATCH):
 	@touch $@
 
 KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h driver/hw/*.h \
-	       driver/model/nhot_model.c driver/model/nhot_model.h)) uapi/linux/nhot.h
+	       driver/model/nhot_model.c driver/model/nhot_model.h uapi/linux/*.h))
 
 # checkpatch --strict, then kernel-doc -Wall: any warning fails.
 checkpatch: $(CHECKPATCH)
