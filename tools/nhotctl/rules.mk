@@ -14,7 +14,9 @@ NHOTCTL        := $(BUILD)/host/bin/nhotctl
 NHOTCTL_STATIC := $(BUILD)/static/bin/nhotctl
 NHOTCTL_NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NHOTCTL_NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
-# The static link needs what libnl-3.a itself links against.
+# The static link needs what libnl-3.a itself links against. ld warns that
+# libnl-3.a's address helpers use getaddrinfo/getprotobyname (glibc NSS):
+# nhotctl never calls them, so the warnings are harmless.
 NHOTCTL_NL_STATIC := $(shell pkg-config --static --libs libnl-genl-3.0 2>/dev/null || \
 		     echo -lnl-genl-3 -lnl-3 -lpthread -lm)
 # = : NHOT_VERSION comes from packaging/rules.mk, read after this file.
