@@ -16,6 +16,7 @@ dataset-fashion-mnist
 clang libclang-rt-14-dev llvm
 gnuplot-nox zlib1g-dev
 groff-base
+python3-yaml python3-jsonschema
 "
 
 # Optional groups, for targets that make test does not run:
