@@ -158,8 +158,9 @@ static struct nhot_device *nhot_device_create_ref(u32 engine_kind, struct device
 	kref_get(&ndev->ref);
 	mutex_lock(&nhot_devices_lock);
 	list_add_tail(&ndev->node, &nhot_devices);
-	mutex_unlock(&nhot_devices_lock);
+	/* under the lock: no DEV_DEL finds it, and notifies, before this */
 	nhot_nl_notify_dev(ndev, NHOT_CMD_DEV_ADD_NTF);
+	mutex_unlock(&nhot_devices_lock);
 	return ndev;
 
 err_destroy_engine:

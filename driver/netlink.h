@@ -23,7 +23,7 @@ void nhot_nl_device_flush(struct nhot_device *ndev);
 
 /*
  * A DEV_*_NTF or RESET_NTF command (NHOT_CMD_*_NTF) about @ndev to the
- * "monitor" group; process context, no device lock held.
+ * "monitor" group; process context, no device or file lock held.
  */
 void nhot_nl_notify_dev(struct nhot_device *ndev, u8 cmd);
 

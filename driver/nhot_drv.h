@@ -14,8 +14,9 @@
  *
  * Lock order: nhot_devices_lock (dev.c, mutex) -> nhot_file.lock (mutex) ->
  * nhot_device.lock (spinlock, taken with interrupts off: the completion path
- * may run in hard-irq context).  netlink.c's nhot_nl_sem is taken with none
- * of them held.
+ * may run in hard-irq context).  netlink.c's nhot_nl_sem (rwsem) comes after
+ * nhot_devices_lock (a device's DEV_ADD_NTF is sent under it) and before
+ * nhot_device.lock.
  */
 #ifndef _NHOT_DRV_H
 #define _NHOT_DRV_H
