@@ -46,6 +46,11 @@ struct epi_block {
 #define A_BLOCK_BYTES	(96 * 1024)
 #define R_MAX		16
 /*
+ * Convolutions with Cg % 4 == 0 and at most this many taps read A in place
+ * (one segment per tap, gemm_task()) instead of packing im2col rows.
+ */
+#define DIRECT_MAX_TAPS	25
+/*
  * FC batches up to this decode their weights on the fly (cpu_gemv_fc_avx512()). Larger
  * ones amortise decoded, cached panels better: at batch 4 the panel GEMM
  * took 55 us against 94 us on the fly for 1280 x 1000 here; at batch 1 both
@@ -344,7 +349,10 @@ struct gemm_plan {
 	uint32_t mc;		/* rows per task */
 	uint32_t mblocks;
 	uint32_t pchunks;	/* panel ranges per (group, mblock) */
-	uint8_t *scratch;	/* per worker: mc * kp bytes */
+	uint32_t taps;		/* A segments per row: KH * KW for a direct convolution, else 1 */
+	uint32_t kpt;		/* k-blocks per segment */
+	uint8_t *zrow;		/* direct convolution: Cg bytes of in_zero (padding) */
+	uint8_t *scratch;	/* per worker: mc * kp bytes, or mc * taps segment pointers */
 	size_t scratch_bytes;
 	_Atomic int bad_code;
 };
@@ -411,9 +419,16 @@ static void decode_task(void *arg, size_t task, int worker)
 /* ---------------------------------------------------------------------- */
 /* The register tile                                                      */
 
+/*
+ * A rows come as segments: row r's k-blocks of tap t start at seg[r * taps + t]
+ * and run for kpt k-blocks (4 bytes each); the B panel's k-blocks follow the
+ * taps in order. Packed or in-place A rows are one segment (taps = 1); a
+ * direct convolution gives each row the input pixel of each tap (or a run of
+ * in_zero bytes for padding) without copying it.
+ */
 static inline __attribute__((always_inline)) void
-tile(const int R, const int NB, const uint8_t *a, size_t lda, const int8_t *b,
-     uint32_t kblocks, uint8_t *c, size_t ldc, uint32_t ncols,
+tile(const int R, const int NB, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
+     const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
      const struct epi_block *epi, const struct epi_consts *ec)
 {
 	/*
@@ -422,7 +437,8 @@ tile(const int R, const int NB, const uint8_t *a, size_t lda, const int8_t *b,
 	 */
 	const int KU = R * NB >= 8 ? 1 : R * NB >= 4 ? 2 : 4;
 	__m512i acc[R_MAX][4], part[4][8][4];	/* KU > 1 only when R * NB < 8 */
-	uint32_t kb = 0;
+	const uint8_t *a[R_MAX];
+	uint32_t kb, t;
 	int r, n, u;
 
 #pragma GCC unroll 16
@@ -438,21 +454,45 @@ tile(const int R, const int NB, const uint8_t *a, size_t lda, const int8_t *b,
 #pragma GCC unroll 4
 				for (n = 0; n < NB; n++)
 					part[u][r][n] = _mm512_setzero_si512();
-		for (; kb + KU <= kblocks; kb += KU) {
+	}
+	for (t = 0; t < taps; t++, b += (size_t)kpt * NB * 64) {
+#pragma GCC unroll 16
+		for (r = 0; r < R; r++)
+			a[r] = seg[r * taps + t];
+		kb = 0;
+		if (KU > 1) {
+			for (; kb + KU <= kpt; kb += KU) {
 #pragma GCC unroll 4
-			for (u = 0; u < KU; u++) {
+				for (u = 0; u < KU; u++) {
 #pragma GCC unroll 4
-				for (r = 0; r < R && r < 8; r++) {
-					__m512i av = _mm512_set1_epi32(load32(a + r * lda +
-									     (kb + u) * 4));
+					for (r = 0; r < R && r < 8; r++) {
+						__m512i av = _mm512_set1_epi32(load32(a[r] + (kb + u) * 4));
 
 #pragma GCC unroll 4
-					for (n = 0; n < NB; n++)
-						part[u][r][n] = _mm512_dpbusd_epi32(part[u][r][n], av,
-							_mm512_loadu_si512(b + ((size_t)(kb + u) * NB + n) * 64));
+						for (n = 0; n < NB; n++)
+							part[u][r][n] = _mm512_dpbusd_epi32(part[u][r][n], av,
+								_mm512_loadu_si512(b + ((size_t)(kb + u) * NB + n) * 64));
+					}
 				}
 			}
 		}
+		for (; kb < kpt; kb++) {
+			__m512i bv[4];
+
+#pragma GCC unroll 4
+			for (n = 0; n < NB; n++)
+				bv[n] = _mm512_loadu_si512(b + ((size_t)kb * NB + n) * 64);
+#pragma GCC unroll 16
+			for (r = 0; r < R; r++) {
+				__m512i av = _mm512_set1_epi32(load32(a[r] + kb * 4));
+
+#pragma GCC unroll 4
+				for (n = 0; n < NB; n++)
+					acc[r][n] = _mm512_dpbusd_epi32(acc[r][n], av, bv[n]);
+			}
+		}
+	}
+	if (KU > 1) {
 #pragma GCC unroll 4
 		for (u = 0; u < KU; u++)
 #pragma GCC unroll 4
@@ -460,21 +500,6 @@ tile(const int R, const int NB, const uint8_t *a, size_t lda, const int8_t *b,
 #pragma GCC unroll 4
 				for (n = 0; n < NB; n++)
 					acc[r][n] = _mm512_add_epi32(acc[r][n], part[u][r][n]);
-	}
-	for (; kb < kblocks; kb++) {
-		__m512i bv[4];
-
-#pragma GCC unroll 4
-		for (n = 0; n < NB; n++)
-			bv[n] = _mm512_loadu_si512(b + ((size_t)kb * NB + n) * 64);
-#pragma GCC unroll 16
-		for (r = 0; r < R; r++) {
-			__m512i av = _mm512_set1_epi32(load32(a + r * lda + kb * 4));
-
-#pragma GCC unroll 4
-			for (n = 0; n < NB; n++)
-				acc[r][n] = _mm512_dpbusd_epi32(acc[r][n], av, bv[n]);
-		}
 	}
 #pragma GCC unroll 4
 	for (n = 0; n < NB; n++) {
@@ -497,11 +522,11 @@ tile(const int R, const int NB, const uint8_t *a, size_t lda, const int8_t *b,
 	}
 }
 
-#define TILE_CASE(NB, R) case R: tile(R, NB, a, lda, b, kblocks, c, ldc, ncols, epi, ec); break
+#define TILE_CASE(NB, R) case R: tile(R, NB, seg, taps, kpt, b, c, ldc, ncols, epi, ec); break
 
-static void tile_nb1(int rows, const uint8_t *a, size_t lda, const int8_t *b, uint32_t kblocks,
-		     uint8_t *c, size_t ldc, uint32_t ncols, const struct epi_block *epi,
-		     const struct epi_consts *ec)
+static void tile_nb1(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
+		     const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
+		     const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
 	TILE_CASE(1, 1); TILE_CASE(1, 2); TILE_CASE(1, 3); TILE_CASE(1, 4);
@@ -511,9 +536,9 @@ static void tile_nb1(int rows, const uint8_t *a, size_t lda, const int8_t *b, ui
 	}
 }
 
-static void tile_nb2(int rows, const uint8_t *a, size_t lda, const int8_t *b, uint32_t kblocks,
-		     uint8_t *c, size_t ldc, uint32_t ncols, const struct epi_block *epi,
-		     const struct epi_consts *ec)
+static void tile_nb2(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
+		     const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
+		     const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
 	TILE_CASE(2, 1); TILE_CASE(2, 2); TILE_CASE(2, 3); TILE_CASE(2, 4);
@@ -522,9 +547,9 @@ static void tile_nb2(int rows, const uint8_t *a, size_t lda, const int8_t *b, ui
 	}
 }
 
-static void tile_nb3(int rows, const uint8_t *a, size_t lda, const int8_t *b, uint32_t kblocks,
-		     uint8_t *c, size_t ldc, uint32_t ncols, const struct epi_block *epi,
-		     const struct epi_consts *ec)
+static void tile_nb3(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
+		     const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
+		     const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
 	TILE_CASE(3, 1); TILE_CASE(3, 2); TILE_CASE(3, 3); TILE_CASE(3, 4);
@@ -532,9 +557,9 @@ static void tile_nb3(int rows, const uint8_t *a, size_t lda, const int8_t *b, ui
 	}
 }
 
-static void tile_nb4(int rows, const uint8_t *a, size_t lda, const int8_t *b, uint32_t kblocks,
-		     uint8_t *c, size_t ldc, uint32_t ncols, const struct epi_block *epi,
-		     const struct epi_consts *ec)
+static void tile_nb4(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
+		     const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
+		     const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
 	TILE_CASE(4, 1); TILE_CASE(4, 2); TILE_CASE(4, 3); TILE_CASE(4, 4);
@@ -542,8 +567,8 @@ static void tile_nb4(int rows, const uint8_t *a, size_t lda, const int8_t *b, ui
 	}
 }
 
-typedef void (*tile_fn)(int rows, const uint8_t *a, size_t lda, const int8_t *b,
-			uint32_t kblocks, uint8_t *c, size_t ldc, uint32_t ncols,
+typedef void (*tile_fn)(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
+			const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
 			const struct epi_block *epi, const struct epi_consts *ec);
 
 static const tile_fn tiles[5] = { NULL, tile_nb1, tile_nb2, tile_nb3, tile_nb4 };
@@ -598,6 +623,36 @@ static void pack_a_row(const struct gemm_plan *gp, uint32_t m, uint32_t g, uint8
 	memset(dst + k, 0, gp->kp - k);
 }
 
+/*
+ * Direct convolution: the A segments of output position m of group g, one
+ * per tap: the input pixel's Cg channels in place, or gp->zrow (Cg bytes of
+ * in_zero, which add (in_zero - in_zero) * w = 0) where the tap is padding.
+ */
+static void conv_segments(const struct gemm_plan *gp, uint32_t m, uint32_t g,
+			  const uint8_t **seg)
+{
+	const struct cpu_job *job = gp->job;
+	const struct nhot_layer *l = job->l;
+	uint32_t ow = job->s.out_w, oh = job->s.out_h, ky, kx;
+	uint32_t n = m / (oh * ow), oy = m / ow % oh, ox = m % ow;
+
+	for (ky = 0; ky < l->kernel_h; ky++) {
+		int64_t iy = (int64_t)oy * l->stride_h - l->pad_top + (int64_t)ky * l->dilation_h;
+
+		for (kx = 0; kx < l->kernel_w; kx++) {
+			int64_t ix = (int64_t)ox * l->stride_w - l->pad_left +
+				     (int64_t)kx * l->dilation_w;
+
+			if (iy >= 0 && iy < l->in_h && ix >= 0 && ix < l->in_w)
+				*seg++ = job->t->input + (((size_t)n * l->in_h + (size_t)iy) *
+							  l->in_w + (size_t)ix) * l->in_c +
+					 (size_t)g * job->cg;
+			else
+				*seg++ = gp->zrow;
+		}
+	}
+}
+
 static void gemm_task(void *arg, size_t task, int worker)
 {
 	struct gemm_plan *gp = arg;
@@ -607,12 +662,17 @@ static void gemm_task(void *arg, size_t task, int worker)
 	uint32_t g = (uint32_t)(task / gp->pchunks / gp->mblocks);
 	uint32_t m0 = mb * gp->mc, mrows = gp->m - m0 < gp->mc ? gp->m - m0 : gp->mc;
 	uint32_t p0 = pchunk * gp->panels / gp->pchunks;
-	uint32_t p1 = (pchunk + 1) * gp->panels / gp->pchunks, p, r;
-	uint32_t out_c = job->l->out_c, pw = gp->nb * 16;
-	const uint8_t *a;
-	size_t lda;
+	uint32_t p1 = (pchunk + 1) * gp->panels / gp->pchunks, p, r, i;
+	uint32_t out_c = job->l->out_c, pw = gp->nb * 16, taps = gp->taps;
+	const uint8_t **seg = NULL;
+	const uint8_t *a = NULL;
+	size_t lda = 0;
 
-	if (gp->direct) {
+	if (gp->zrow) {		/* direct convolution */
+		seg = (const uint8_t **)(void *)(gp->scratch + (size_t)worker * gp->scratch_bytes);
+		for (r = 0; r < mrows; r++)
+			conv_segments(gp, m0 + r, g, seg + (size_t)r * taps);
+	} else if (gp->direct) {
 		a = job->t->input + (size_t)m0 * gp->lda;
 		lda = gp->lda;
 	} else {
@@ -631,9 +691,16 @@ static void gemm_task(void *arg, size_t task, int worker)
 
 		for (r = 0; r < mrows; r += gp->rmax) {
 			uint32_t rows = mrows - r < gp->rmax ? mrows - r : gp->rmax;
+			const uint8_t *rowseg[R_MAX];
+			const uint8_t *const *sp = rowseg;
 
-			tiles[gp->nb]((int)rows, a + (size_t)r * lda, lda, b, gp->kblocks,
-				      c + (size_t)r * out_c, out_c, ncols, epi, &gp->consts);
+			if (seg)
+				sp = seg + (size_t)r * taps;
+			else
+				for (i = 0; i < rows; i++)
+					rowseg[i] = a + (size_t)(r + i) * lda;
+			tiles[gp->nb]((int)rows, sp, taps, gp->kpt, b, c + (size_t)r * out_c,
+				      out_c, ncols, epi, &gp->consts);
 		}
 	}
 }
@@ -794,7 +861,25 @@ static int avx512_conv(struct cpu_job *job)
 			gp->mc -= gp->rmax;
 		gp->mblocks = (gp->m + gp->mc - 1) / gp->mc;
 	}
-	if (!gp->direct) {
+	gp->taps = 1;
+	gp->kpt = gp->kblocks;
+	if (!gp->direct && l->type == NHOT_LAYER_CONV2D && job->cg % 4 == 0 &&
+	    l->kernel_h * l->kernel_w <= DIRECT_MAX_TAPS) {
+		gp->taps = l->kernel_h * l->kernel_w;
+		gp->kpt = job->cg / 4;
+		gp->zrow = cpu_alloc(job->cg);
+		if (!gp->zrow) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+		memset(gp->zrow, (int)l->in_zero, job->cg);
+		gp->scratch_bytes = (size_t)gp->mc * gp->taps * sizeof(const uint8_t *);
+		gp->scratch = cpu_alloc(gp->scratch_bytes * job->threads);
+		if (!gp->scratch) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+	} else if (!gp->direct) {
 		gp->scratch_bytes = (size_t)gp->mc * gp->kp;
 		gp->scratch = cpu_alloc(gp->scratch_bytes * job->threads);
 		if (!gp->scratch) {
@@ -807,6 +892,7 @@ static int avx512_conv(struct cpu_job *job)
 
 out_free:
 	cpu_free(gp->scratch);
+	cpu_free(gp->zrow);
 	cpu_free(gp->epi);
 	if (gp->cached) {
 		cpu_panels_put(gp->cached);
