@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,26 +61,23 @@ static inline void mj_string(struct mj_doc *d, char *out)
 			return;
 		}
 		if (c == '\\') {
+			static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+			const char *hit;
+
 			d->p++;
-			switch (*d->p) {
-			case '"': c = '"'; break;
-			case '\\': c = '\\'; break;
-			case '/': c = '/'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case 'n': c = '\n'; break;
-			case 'r': c = '\r'; break;
-			case 't': c = '\t'; break;
-			case 'u':
-				for (int i = 1; i <= 4; i++)
+			hit = *d->p ? strchr(from, *d->p) : NULL;
+			if (hit) {
+				c = to[hit - from];
+			} else if (*d->p == 'u') {
+				for (int i = 1; i <= 4; i++) {
 					if (!isxdigit((unsigned char)d->p[i])) {
 						d->bad = true;
 						return;
 					}
+				}
 				c = '?';	/* one character, not decoded */
 				d->p += 4;
-				break;
-			default:
+			} else {
 				d->bad = true;
 				return;
 			}
@@ -155,7 +153,7 @@ static inline int mj_children(struct mj_doc *d, int parent, bool obj, int depth)
 		c = mj_value(d, depth + 1);
 		if (c < 0)
 			return -1;
-		strcpy(d->n[c].key, key);
+		memcpy(d->n[c].key, key, sizeof(key));
 		if (last < 0)
 			d->n[parent].first = c;
 		else
@@ -213,7 +211,7 @@ static inline int mj_value(struct mj_doc *d, int depth)
 		for (int w = 0; w < 3; w++)
 			if (!strncmp(d->p, words[w], strlen(words[w]))) {
 				n->type = w == 2 ? MJ_NULL : MJ_BOOL;
-				strcpy(n->text, words[w]);
+				snprintf(n->text, sizeof(n->text), "%s", words[w]);
 				d->p += strlen(words[w]);
 				return i;
 			}
