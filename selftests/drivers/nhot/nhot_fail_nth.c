@@ -21,6 +21,12 @@
  *    BUG, KASAN, lockdep, a stack dump of any other kind) fails the test.
  *    The test reads and clears the log itself, for that reason.
  *
+ * The generic netlink operations (DEV_NEW, DEV_DEL, DEV_SET, the DEV_GET
+ * dump, STATS_GET) get the same treatment, fail-nth armed around the request
+ * and its replies: ENOMEM, or ENOBUFS (a reply or ACK the kernel could not
+ * allocate; the request may have been carried out, which is checked and
+ * undone), and the devices count of debugfs nhot/objects back where it was.
+ *
  * The number of failure points of each call is printed ("# ... N failure
  * points"). vm/ksft-run.sh's kmemleak scan after the program covers leaks the
  * counters cannot see. A kernel without fault injection (Debian's) skips
@@ -37,6 +43,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/nhot_netlink.h>
+
+#include "nhot_genl.h"
 #include "nhot_util.h"
 
 /* An arbitrary bound: a call with more failure points than this is a bug. */
@@ -97,7 +106,7 @@ static __attribute__((constructor)) void setup_fault_injection(void)
 /* --- live objects ---------------------------------------------------------- */
 
 struct nhot_objs {
-	long files, buffers, jobs, mappings;
+	long devices, files, buffers, jobs, mappings;
 };
 
 static void read_objects(struct __test_metadata *_metadata, struct nhot_objs *o)
@@ -120,7 +129,9 @@ static void read_objects(struct __test_metadata *_metadata, struct nhot_objs *o)
 
 		if (sscanf(line, "%31s %ld", name, &v) != 2)
 			continue;
-		if (!strcmp(name, "files"))
+		if (!strcmp(name, "devices"))
+			o->devices = v;
+		else if (!strcmp(name, "files"))
 			o->files = v;
 		else if (!strcmp(name, "buffers"))
 			o->buffers = v;
@@ -191,6 +202,8 @@ struct nth_round {
 	unsigned int nth;	/* the allocation to fail, 1-based */
 	bool injected;		/* the call reached it */
 	int arm_errno;
+	bool netlink;		/* ENOBUFS is an allocation failure too */
+	struct nhot_genl *nl;
 };
 
 /* From here to nth_disarm(), no system call but the one under test. */
@@ -355,10 +368,10 @@ static void device_still_works(struct __test_metadata *_metadata, int dev, uint3
 typedef int (*nth_call_t)(struct __test_metadata *_metadata, int dev, struct nth_round *r);
 
 static void nth_loop(struct __test_metadata *_metadata, FIXTURE_DATA(fail_nth) *self,
-		     const char *what, nth_call_t call)
+		     const char *what, nth_call_t call, struct nhot_genl *nl)
 {
 	unsigned int errors = 0, absorbed = 0;
-	struct nth_round r = { .proc_fd = self->proc_fd };
+	struct nth_round r = { .proc_fd = self->proc_fd, .netlink = nl, .nl = nl };
 
 	for (r.nth = 1;; r.nth++) {
 		struct nhot_objs now;
@@ -374,13 +387,16 @@ static void nth_loop(struct __test_metadata *_metadata, FIXTURE_DATA(fail_nth) *
 			break;
 		}
 		if (err) {
-			ASSERT_EQ(ENOMEM, err) TH_LOG("%s: allocation %u failed: %s, not ENOMEM",
-						      what, r.nth, strerror(err));
+			if (!(r.netlink && err == ENOBUFS)) {
+				ASSERT_EQ(ENOMEM, err) TH_LOG("%s: allocation %u failed: %s, not ENOMEM",
+							      what, r.nth, strerror(err));
+			}
 			errors++;
 		} else {
 			absorbed++;
 		}
 		read_objects(_metadata, &now);
+		ASSERT_EQ(self->base.devices, now.devices) TH_LOG("%s, allocation %u", what, r.nth);
 		ASSERT_EQ(self->base.files, now.files) TH_LOG("%s, allocation %u", what, r.nth);
 		ASSERT_EQ(self->base.buffers, now.buffers) TH_LOG("%s, allocation %u", what, r.nth);
 		ASSERT_EQ(self->base.jobs, now.jobs) TH_LOG("%s, allocation %u", what, r.nth);
@@ -389,7 +405,7 @@ static void nth_loop(struct __test_metadata *_metadata, FIXTURE_DATA(fail_nth) *
 	}
 	device_still_works(_metadata, self->dev, 0);
 	check_kernel_log(_metadata);
-	printf("# %s: %u failure points: %u returned ENOMEM, %u absorbed by the kernel\n",
+	printf("# %s: %u failure points: %u returned an error, %u absorbed by the kernel\n",
 	       what, r.nth - 1, errors, absorbed);
 	fflush(stdout);
 }
@@ -612,52 +628,251 @@ static int call_job_status(struct __test_metadata *_metadata, int dev, struct nt
 
 TEST_F(fail_nth, open)
 {
-	nth_loop(_metadata, self, "open", call_open);
+	nth_loop(_metadata, self, "open", call_open, NULL);
 }
 
 TEST_F(fail_nth, close)
 {
-	nth_loop(_metadata, self, "close", call_close);
+	nth_loop(_metadata, self, "close", call_close, NULL);
 }
 
 TEST_F(fail_nth, get_info)
 {
-	nth_loop(_metadata, self, "GET_INFO", call_get_info);
+	nth_loop(_metadata, self, "GET_INFO", call_get_info, NULL);
 }
 
 TEST_F(fail_nth, bo_create)
 {
-	nth_loop(_metadata, self, "BO_CREATE", call_bo_create);
+	nth_loop(_metadata, self, "BO_CREATE", call_bo_create, NULL);
 }
 
 TEST_F(fail_nth, bo_destroy)
 {
-	nth_loop(_metadata, self, "BO_DESTROY", call_bo_destroy);
+	nth_loop(_metadata, self, "BO_DESTROY", call_bo_destroy, NULL);
 }
 
 TEST_F(fail_nth, mmap)
 {
-	nth_loop(_metadata, self, "mmap", call_mmap);
+	nth_loop(_metadata, self, "mmap", call_mmap, NULL);
 }
 
 TEST_F(fail_nth, submit)
 {
-	nth_loop(_metadata, self, "SUBMIT", call_submit);
+	nth_loop(_metadata, self, "SUBMIT", call_submit, NULL);
 }
 
 TEST_F(fail_nth, submit_batch)
 {
-	nth_loop(_metadata, self, "SUBMIT of 8", call_submit_batch);
+	nth_loop(_metadata, self, "SUBMIT of 8", call_submit_batch, NULL);
 }
 
 TEST_F(fail_nth, wait)
 {
-	nth_loop(_metadata, self, "WAIT", call_wait);
+	nth_loop(_metadata, self, "WAIT", call_wait, NULL);
 }
 
 TEST_F(fail_nth, job_status)
 {
-	nth_loop(_metadata, self, "JOB_STATUS", call_job_status);
+	nth_loop(_metadata, self, "JOB_STATUS", call_job_status, NULL);
 }
+
+/* --- generic netlink ------------------------------------------------------- */
+
+/* A netlink socket bound to the nhot family; skips without the family. */
+static void nl_open(struct __test_metadata *_metadata, struct nhot_genl *nl)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	int ret;
+
+	ASSERT_EQ(0, nhot_genl_socket(nl));
+	ret = nhot_genl_resolve(nl, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR);
+	if (ret == -ENOENT) {
+		nhot_genl_close(nl);
+		SKIP(return, "no nhot generic netlink family");
+	}
+	ASSERT_EQ(0, ret);
+	/* a lost reply must not hang the test */
+	ASSERT_EQ(0, setsockopt(nl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+}
+
+static int nl_dev_new(struct nhot_genl *nl, uint32_t *id)
+{
+	static struct nhot_genl_msg m;
+	struct nhot_genl_req req;
+	int ret;
+
+	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_NEW);
+	nhot_genl_put_u32(&req, NHOT_A_DEV_TIMEOUT_MS, 2000);
+	ret = nhot_genl_xfer(nl, &req, &m, NULL, NULL);
+	if (!ret && id) {
+		if (!m.tb[NHOT_A_DEV_ID])
+			return -EPROTO;
+		*id = nhot_attr_u32(m.tb[NHOT_A_DEV_ID]);
+	}
+	return ret;
+}
+
+static int nl_dev_del(struct nhot_genl *nl, uint32_t id)
+{
+	struct nhot_genl_req req;
+
+	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_DEL);
+	nhot_genl_put_u32(&req, NHOT_A_DEV_ID, id);
+	return nhot_genl_xfer(nl, &req, NULL, NULL, NULL);
+}
+
+#define NL_MAX_DEVS	64
+
+struct nl_devs {
+	int count;
+	uint32_t id[NL_MAX_DEVS];
+};
+
+static int nl_collect(const struct nhot_genl_msg *m, void *arg)
+{
+	struct nl_devs *d = arg;
+
+	if (m->cmd == NHOT_CMD_DEV_GET && m->tb[NHOT_A_DEV_ID] && d->count < NL_MAX_DEVS)
+		d->id[d->count++] = nhot_attr_u32(m->tb[NHOT_A_DEV_ID]);
+	return 0;
+}
+
+static int nl_dev_dump(struct nhot_genl *nl, struct nl_devs *d)
+{
+	struct nhot_genl_req req;
+
+	memset(d, 0, sizeof(*d));
+	nhot_genl_req_init(&req, nl->family, NLM_F_DUMP, NHOT_CMD_DEV_GET);
+	return nhot_genl_xfer(nl, &req, NULL, nl_collect, d);
+}
+
+static bool nl_has(const struct nl_devs *d, uint32_t id)
+{
+	for (int i = 0; i < d->count; i++)
+		if (d->id[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * After a lost reply (ENOBUFS) the request may have been carried out: the
+ * devices created since before are removed again.
+ */
+static void nl_undo_new(struct __test_metadata *_metadata, struct nhot_genl *nl,
+			const struct nl_devs *before)
+{
+	struct nl_devs now;
+
+	ASSERT_EQ(0, nl_dev_dump(nl, &now));
+	for (int i = 0; i < now.count; i++) {
+		if (!nl_has(before, now.id[i])) {
+			ASSERT_EQ(0, nl_dev_del(nl, now.id[i]));
+		}
+	}
+}
+
+/* A netlink call under fail-nth: errno of the request, 0 on success. */
+#define NL_CALL(r, expr)			\
+	({					\
+		int __ret;			\
+		nth_arm(r);			\
+		__ret = (expr);			\
+		nth_disarm(_metadata, r);	\
+		-__ret;				\
+	})
+
+static int call_nl_dev_new(struct __test_metadata *_metadata, int dev, struct nth_round *r)
+{
+	struct nl_devs before;
+	uint32_t id = 0;
+	int err;
+
+	ASSERT_EQ(0, nl_dev_dump(r->nl, &before));
+	err = NL_CALL(r, nl_dev_new(r->nl, &id));
+	if (!err) {
+		/* a whole device: it runs a job, then goes */
+		device_still_works(_metadata, id, r->nth);
+		ASSERT_EQ(0, nl_dev_del(r->nl, id));
+	} else {
+		nl_undo_new(_metadata, r->nl, &before);
+	}
+	return err;
+}
+
+static int call_nl_dev_del(struct __test_metadata *_metadata, int dev, struct nth_round *r)
+{
+	struct nl_devs now;
+	uint32_t id;
+	int err;
+
+	ASSERT_EQ(0, nl_dev_new(r->nl, &id));
+	err = NL_CALL(r, nl_dev_del(r->nl, id));
+	ASSERT_EQ(0, nl_dev_dump(r->nl, &now));
+	if (err && nl_has(&now, id)) {
+		/* not removed: still whole */
+		device_still_works(_metadata, id, r->nth);
+		ASSERT_EQ(0, nl_dev_del(r->nl, id));
+	} else {
+		ASSERT_FALSE(nl_has(&now, id));
+	}
+	return err;
+}
+
+static int call_nl_dev_set(struct __test_metadata *_metadata, int dev, struct nth_round *r)
+{
+	struct nhot_genl_req req;
+
+	nhot_genl_req_init(&req, r->nl->family, 0, NHOT_CMD_DEV_SET);
+	nhot_genl_put_u32(&req, NHOT_A_DEV_ID, dev);
+	nhot_genl_put_u32(&req, NHOT_A_DEV_TIMEOUT_MS, 2000);
+	return NL_CALL(r, nhot_genl_xfer(r->nl, &req, NULL, NULL, NULL));
+}
+
+static int call_nl_dev_dump(struct __test_metadata *_metadata, int dev, struct nth_round *r)
+{
+	struct nl_devs d;
+	int err = NL_CALL(r, nl_dev_dump(r->nl, &d));
+
+	if (!err) {
+		ASSERT_TRUE(nl_has(&d, dev));
+	} else {
+		/* a failed dump leaves no reply behind: the socket works */
+		ASSERT_EQ(0, nl_dev_dump(r->nl, &d));
+	}
+	return err;
+}
+
+static int call_nl_stats_get(struct __test_metadata *_metadata, int dev, struct nth_round *r)
+{
+	static struct nhot_genl_msg m;
+	struct nhot_genl_req req;
+	int err;
+
+	nhot_genl_req_init(&req, r->nl->family, 0, NHOT_CMD_STATS_GET);
+	nhot_genl_put_u32(&req, NHOT_A_STATS_DEV_ID, dev);
+	err = NL_CALL(r, nhot_genl_xfer(r->nl, &req, &m, NULL, NULL));
+	if (!err) {
+		ASSERT_NE(NULL, m.tb[NHOT_A_STATS_JOBS_SUBMITTED]);
+	}
+	return err;
+}
+
+#define TEST_FAIL_NTH_NL(name, what)					\
+	TEST_F(fail_nth, name)						\
+	{								\
+		struct nhot_genl nl;					\
+									\
+		if (variant->engine_kind != NHOT_ENGINE_SIM)		\
+			SKIP(return, "netlink: once, with the sim variant"); \
+		nl_open(_metadata, &nl);				\
+		nth_loop(_metadata, self, what, call_##name, &nl);	\
+		nhot_genl_close(&nl);					\
+	}
+
+TEST_FAIL_NTH_NL(nl_dev_new, "netlink DEV_NEW")
+TEST_FAIL_NTH_NL(nl_dev_del, "netlink DEV_DEL")
+TEST_FAIL_NTH_NL(nl_dev_set, "netlink DEV_SET")
+TEST_FAIL_NTH_NL(nl_dev_dump, "netlink DEV_GET dump")
+TEST_FAIL_NTH_NL(nl_stats_get, "netlink STATS_GET")
 
 TEST_HARNESS_MAIN
