@@ -806,6 +806,37 @@ TEST_F(ctl, stats_watch_until_interrupted)
 	free(m);
 }
 
+/* The watched device is deleted: --watch stops with exit 1 and says why. */
+TEST_F(ctl, stats_watch_device_removed)
+{
+	struct monitor *m = calloc(1, sizeof(*m));
+	char name[16], want[64], err[256], line[1024];
+	const char *args[] = { "stats", name, "--watch", "0.2", "--json", NULL };
+	uint32_t id;
+	int code, n;
+
+	ASSERT_NE(NULL, m);
+	ADD_DEV(id);
+	snprintf(name, sizeof(name), "nhot%u", id);
+	ASSERT_EQ(0, spawn(m, args));
+	ASSERT_LE(2, monitor_lines(m, 2, 10000)) TH_LOG("%s", m->buf);
+	CTL_EXPECT(&self->r, 0, "dev", "del", name);
+	forget(self, id);
+	alarm(20);
+	code = monitor_end(m, 0, err, sizeof(err));
+	alarm(0);
+	EXPECT_EQ(1, code);
+	snprintf(want, sizeof(want), "nhotctl: %s: no such device\n", name);
+	EXPECT_STREQ(want, err);
+	/* every sample it printed before is a whole document */
+	n = count_lines(m->buf);
+	for (int i = 0; i < n; i++) {
+		EXPECT_LE(0, mj_parse(&self->doc, line_n(m->buf, i, line, sizeof(line))))
+			TH_LOG("line %d: %s", i, line);
+	}
+	free(m);
+}
+
 static int reload_module(void)
 {
 	const char *path = getenv("NHOT_MODULE");
