@@ -614,7 +614,7 @@ static int monitor_start(struct monitor *m, bool json)
 	if (spawn(m, args))
 		return -1;
 	/* it has joined both groups (nlctrl's is the second) when Groups shows */
-	for (int i = 0; i < 100 && !subscribed(m->pid); i++)
+	for (int i = 0; i < 300 && !subscribed(m->pid); i++)
 		usleep(50000);
 	return subscribed(m->pid) ? 0 : -1;
 }
@@ -682,8 +682,8 @@ TEST_F(ctl, monitor_add_change_del)
 	CTL_EXPECT(&self->r, 0, "dev", "del", id_s);
 	forget(self, id);
 
-	EXPECT_EQ(3, monitor_lines(mj, 3, 10000)) TH_LOG("%s", mj->buf);
-	EXPECT_EQ(3, monitor_lines(mt, 3, 10000)) TH_LOG("%s", mt->buf);
+	EXPECT_EQ(3, monitor_lines(mj, 3, 20000)) TH_LOG("%s", mj->buf);
+	EXPECT_EQ(3, monitor_lines(mt, 3, 20000)) TH_LOG("%s", mt->buf);
 	EXPECT_EQ(0, monitor_stop(mj));
 	EXPECT_EQ(0, monitor_stop(mt));
 	for (int i = 0; i < 3; i++) {
@@ -741,7 +741,7 @@ TEST_F(ctl, monitor_job_timeout)
 	ASSERT_EQ(NHOT_JOB_TIMEDOUT, res.status);
 	close(fd);
 
-	lines = monitor_lines(m, 2, 10000);
+	lines = monitor_lines(m, 2, 20000);
 	EXPECT_EQ(0, monitor_stop(m));
 	for (int i = 0; i < lines; i++) {
 		char line[512];
@@ -787,7 +787,7 @@ TEST_F(ctl, stats_watch_until_interrupted)
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(0, spawn(m, args));
 	/* a sample is a header, a row and a blank line between samples */
-	n = monitor_lines(m, 8, 10000);
+	n = monitor_lines(m, 8, 20000);
 	ASSERT_LE(8, n) TH_LOG("%s", m->buf);
 	EXPECT_EQ(0, monitor_end(m, SIGINT, err, sizeof(err)));
 	EXPECT_STREQ("", err);
@@ -819,7 +819,7 @@ TEST_F(ctl, stats_watch_device_removed)
 	ADD_DEV(id);
 	snprintf(name, sizeof(name), "nhot%u", id);
 	ASSERT_EQ(0, spawn(m, args));
-	ASSERT_LE(2, monitor_lines(m, 2, 10000)) TH_LOG("%s", m->buf);
+	ASSERT_LE(2, monitor_lines(m, 2, 20000)) TH_LOG("%s", m->buf);
 	CTL_EXPECT(&self->r, 0, "dev", "del", name);
 	forget(self, id);
 	alarm(20);
