@@ -7,11 +7,16 @@
 #   vm/debug-kernel.sh module    prints the path of nhot.ko built against it
 #   vm/debug-kernel.sh status    exit 0 if the kernel is built and current
 #
-# The tree is linux-source-6.1 from Debian, tinyconfig + vm/debug-kernel.config,
+# The tree is linux-source-6.12 from Debian, tinyconfig + vm/debug-kernel.config,
 # in NHOT_DEBUG_KERNEL_DIR (default /var/cache/nhot/debug-kernel): a machine-wide
-# cache, since the build takes minutes. The module is built from a private
-# copy of the driver sources in build/kmod/debug/ (the same set driver/rules.mk
-# uses). Concurrent callers serialise on a lock. Builds run at nice 19, -j2.
+# cache, since the build takes minutes. The tree's directory is named after the
+# source version, and the stamp holds the fragment's hash and the tarball's size
+# and mtime, so a tree built from another source or fragment is never reused.
+# Every option the fragment sets to y must come out y after olddefconfig
+# (Kconfig drops an option silently when a dependency is missing): the build
+# fails otherwise. The module is built from a private copy of the driver
+# sources in build/kmod/debug/ (the same set driver/rules.mk uses). Concurrent
+# callers serialise on a lock. Builds run at nice 19, -j2.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,13 +27,16 @@ what=$1
 case $what in kernel | module | status) ;; *) echo "usage: $0 kernel|module|status" >&2; exit 2 ;; esac
 
 cache=${NHOT_DEBUG_KERNEL_DIR:-/var/cache/nhot/debug-kernel}
-tar=/usr/src/linux-source-6.1.tar.xz
-tree=$cache/linux-source-6.1
+src=linux-source-6.12
+tar=/usr/src/$src.tar.xz
+tree=$cache/$src
 frag=$TOP/vm/debug-kernel.config
 stamp=$tree/.nhot-built
 
-# Rebuilt when the fragment changes.
-want=$(sha256sum "$frag" | cut -d' ' -f1)
+# Rebuilt when the fragment or the source tarball changes (the tarball by
+# size and mtime: hashing 140 MB on every call would cost seconds).
+[ -f "$tar" ] || die "$tar missing (package ${src})"
+want="$(sha256sum "$frag" | cut -d' ' -f1) $(stat -c '%s %Y' "$tar")"
 if [ "$what" = status ]; then
 	[ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]
 	exit
@@ -38,19 +46,23 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-	[ -f "$tar" ] || die "$tar missing (package linux-source-6.1)"
 	if [ ! -f "$tree/Makefile" ]; then
 		echo "debug-kernel: extracting $tar" >&2
 		rm -rf "$tree.tmp" && mkdir -p "$tree.tmp"
 		tar -xJf "$tar" -C "$tree.tmp"
-		mv "$tree.tmp/linux-source-6.1" "$tree" && rmdir "$tree.tmp"
+		mv "$tree.tmp/$src" "$tree" && rmdir "$tree.tmp"
 	fi
+	rm -f "$stamp"
 	echo "debug-kernel: configuring and building $tree (minutes)" >&2
 	(
 		cd "$tree"
 		make -s tinyconfig >&2
 		scripts/kconfig/merge_config.sh -m .config "$frag" >&2
 		make -s olddefconfig >&2
+		missing=$(sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=y$/\1/p' "$frag" | while read -r opt; do
+			grep -qx "$opt=y" .config || echo "$opt"
+		done)
+		[ -z "$missing" ] || { echo "debug-kernel: not set after olddefconfig:" $missing >&2; exit 1; }
 		nice -n 19 make -s -j2 bzImage modules >&2
 	) || die "kernel build failed"
 	echo "$want" >"$stamp"
@@ -65,8 +77,8 @@ fi
 out=$TOP/build/kmod/debug
 ko=$out/nhot.ko
 cd "$TOP"
-srcs=$(ls Kbuild driver/Kbuild driver/*.c driver/*.h driver/model/*.c driver/model/*.h \
-	uapi/linux/nhot.h 2>/dev/null)
+srcs=$(ls Kbuild driver/Kbuild driver/*.c driver/*.h driver/hw/*.h driver/model/*.c driver/model/*.h \
+	uapi/linux/nhot*.h 2>/dev/null)
 newest=$(ls -t $srcs "$stamp" | head -1)
 if [ ! -f "$ko" ] || [ "$newest" -nt "$ko" ]; then
 	rm -rf "$out/src" && mkdir -p "$out/src"
