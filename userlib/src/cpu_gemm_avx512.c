@@ -190,12 +190,12 @@ static inline __m128i requant16_hi(__m512i acc, const struct epi_block *e,
 	return _mm512_castsi512_si128(_mm512_permutexvar_epi8(k->narrow, r));
 }
 
-static inline __m128i requant16(__m512i acc, const struct epi_block *e,
-				const struct epi_consts *k)
+/* requant16() of an accumulator that already holds the bias. */
+static inline __m128i requant16_biased(__m512i acc, const struct epi_block *e,
+				       const struct epi_consts *k)
 {
 	__m512i pe, po, r;
 
-	acc = _mm512_add_epi32(acc, e->bias);
 	if (k->hi_ok)
 		return requant16_hi(acc, e, k);
 	pe = _mm512_mul_epi32(acc, e->mult[0]);
@@ -213,6 +213,12 @@ static inline __m128i requant16(__m512i acc, const struct epi_block *e,
 	 * slow on AMD cores.
 	 */
 	return _mm512_castsi512_si128(_mm512_permutexvar_epi8(k->narrow, r));
+}
+
+static inline __m128i requant16(__m512i acc, const struct epi_block *e,
+				const struct epi_consts *k)
+{
+	return requant16_biased(_mm512_add_epi32(acc, e->bias), e, k);
 }
 
 /* The narrowing index of requant16(): byte i <- byte 4i. */
@@ -914,6 +920,9 @@ out_free:
  * every tap is one vpdpwssd: the weight sits in the low 16 bits of a dword
  * whose high half meets the input's zero high half, giving x * w exactly.
  */
+/* Output rows per depthwise task. */
+#define DW_BAND		8
+
 struct dw_plan {
 	const struct cpu_job *job;
 	uint32_t taps;		/* KH * KW */
@@ -925,30 +934,34 @@ struct dw_plan {
 	__m512i *scratch;	/* per worker: KH rows of span vectors */
 };
 
-/* One output row of one channel block for the common 3x3, stride 1 kernel. */
-static void dw_row_3x3(const struct dw_plan *dp, const __m512i *rows, const int32_t *wb,
+/*
+ * One output row of one channel block for the common 3x3, stride 1 kernel:
+ * one chain of nine vpdpwssd per output, starting from the bias (the
+ * iterations over ox overlap each other's latency).
+ */
+static void dw_row_3x3(const struct dw_plan *dp, const __m512i *const *rows, const int32_t *wb,
 		       uint32_t cb, __mmask16 m, uint8_t *out, uint32_t C)
 {
-	const __m512i *r0 = rows, *r1 = rows + dp->span, *r2 = rows + 2 * dp->span;
+	const __m512i *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
+	const __m512i bias = dp->epi[cb].bias;
 	__m512i w[9];
 	uint32_t ox, t;
 
 	for (t = 0; t < 9; t++)
 		w[t] = _mm512_loadu_si512(wb + t * 16);
 	for (ox = 0; ox < dp->job->s.out_w; ox++) {
-		__m512i a0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), r0[ox], w[0]);
-		__m512i a1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), r1[ox], w[3]);
-		__m512i a2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), r2[ox], w[6]);
+		__m512i a = _mm512_dpwssd_epi32(bias, r0[ox], w[0]);
 		__m128i r;
 
-		a0 = _mm512_dpwssd_epi32(a0, r0[ox + 1], w[1]);
-		a1 = _mm512_dpwssd_epi32(a1, r1[ox + 1], w[4]);
-		a2 = _mm512_dpwssd_epi32(a2, r2[ox + 1], w[7]);
-		a0 = _mm512_dpwssd_epi32(a0, r0[ox + 2], w[2]);
-		a1 = _mm512_dpwssd_epi32(a1, r1[ox + 2], w[5]);
-		a2 = _mm512_dpwssd_epi32(a2, r2[ox + 2], w[8]);
-		r = requant16(_mm512_add_epi32(a0, _mm512_add_epi32(a1, a2)), &dp->epi[cb],
-			      &dp->consts);
+		a = _mm512_dpwssd_epi32(a, r0[ox + 1], w[1]);
+		a = _mm512_dpwssd_epi32(a, r0[ox + 2], w[2]);
+		a = _mm512_dpwssd_epi32(a, r1[ox], w[3]);
+		a = _mm512_dpwssd_epi32(a, r1[ox + 1], w[4]);
+		a = _mm512_dpwssd_epi32(a, r1[ox + 2], w[5]);
+		a = _mm512_dpwssd_epi32(a, r2[ox], w[6]);
+		a = _mm512_dpwssd_epi32(a, r2[ox + 1], w[7]);
+		a = _mm512_dpwssd_epi32(a, r2[ox + 2], w[8]);
+		r = requant16_biased(a, &dp->epi[cb], &dp->consts);
 		if (m == 0xffff)
 			_mm_storeu_si128((void *)(out + (size_t)ox * C), r);
 		else
@@ -956,72 +969,105 @@ static void dw_row_3x3(const struct dw_plan *dp, const __m512i *rows, const int3
 	}
 }
 
+/* Input row iy (padding rows as in_zero) of channel block c0, widened into row[]. */
+static void dw_widen_row(const struct dw_plan *dp, uint32_t n, int64_t iy, uint32_t c0,
+			 __mmask16 m, __m512i *row)
+{
+	const struct nhot_layer *l = dp->job->l;
+	const __m512i zin = _mm512_set1_epi32((int)l->in_zero);
+	/* Locals: the stores below may alias *l as far as the compiler knows. */
+	const uint32_t pad_left = l->pad_left, in_w = l->in_w, span = dp->span, C = l->in_c;
+	const uint8_t *line;
+	uint32_t px;
+
+	if (iy < 0 || iy >= l->in_h) {
+		for (px = 0; px < span; px++)
+			row[px] = zin;
+		return;
+	}
+	line = dp->job->t->input + (((size_t)n * l->in_h + (size_t)iy) * in_w) * C + c0;
+	for (px = 0; px < pad_left; px++)
+		row[px] = zin;
+	if (m == 0xffff) {
+		for (px = 0; px < in_w; px++)
+			row[pad_left + px] = _mm512_cvtepu8_epi32(
+				_mm_loadu_si128((const void *)(line + (size_t)px * C)));
+	} else {
+		for (px = 0; px < in_w; px++)
+			row[pad_left + px] = _mm512_cvtepu8_epi32(
+				_mm_maskz_loadu_epi8(m, line + (size_t)px * C));
+	}
+	for (px = pad_left + in_w; px < span; px++)
+		row[px] = zin;
+}
+
+/*
+ * Task: DW_BAND output rows of one image. With stride_h = dilation_h = 1 the
+ * windows of consecutive output rows share KH - 1 input rows: widened rows
+ * live in slot iy mod KH (distinct within a window) and are widened once per
+ * band and channel block, not once per output row.
+ */
 static void dw_task(void *arg, size_t task, int worker)
 {
 	const struct dw_plan *dp = arg;
 	const struct cpu_job *job = dp->job;
 	const struct nhot_layer *l = job->l;
-	uint32_t n = (uint32_t)(task / job->s.out_h), oy = (uint32_t)(task % job->s.out_h);
-	uint32_t C = l->in_c, ox, cb, ky, kx, px;
-	__m512i *rows = dp->scratch + (size_t)worker * l->kernel_h * dp->span;
-	const __m512i zin = _mm512_set1_epi32((int)l->in_zero);
-	const uint32_t pad_left = l->pad_left, in_w = l->in_w, span = dp->span;
+	uint32_t bands = (job->s.out_h + DW_BAND - 1) / DW_BAND;
+	uint32_t n = (uint32_t)(task / bands), oy0 = (uint32_t)(task % bands) * DW_BAND;
+	uint32_t oy1 = oy0 + DW_BAND < job->s.out_h ? oy0 + DW_BAND : job->s.out_h;
+	uint32_t C = l->in_c, KH = l->kernel_h, ox, cb, ky, kx, oy;
+	__m512i *rows = dp->scratch + (size_t)worker * KH * dp->span;
+	const int reuse = l->stride_h == 1 && l->dilation_h == 1;
+	const int fast3x3 = l->kernel_h == 3 && l->kernel_w == 3 && l->stride_w == 1 &&
+			    l->dilation_w == 1;
 
 	for (cb = 0; cb < dp->cblocks; cb++) {
 		uint32_t c0 = cb * 16, left = C - c0;
 		__mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
 		const int32_t *wb = dp->w + (size_t)cb * dp->taps * 16;
-		uint8_t *out = job->t->output +
-			       ((size_t)n * job->s.out_h + oy) * job->s.out_w * C + c0;
+		int64_t tag[NHOT_MAX_KERNEL];
+		const __m512i *rp[NHOT_MAX_KERNEL];
 
-		for (ky = 0; ky < l->kernel_h; ky++) {
-			int64_t iy = (int64_t)oy * l->stride_h - l->pad_top +
-				     (int64_t)ky * l->dilation_h;
-			__m512i *row = rows + (size_t)ky * dp->span;
-			const uint8_t *line;
+		for (ky = 0; ky < KH; ky++)
+			tag[ky] = INT64_MIN;
+		for (oy = oy0; oy < oy1; oy++) {
+			uint8_t *out = job->t->output +
+				       ((size_t)n * job->s.out_h + oy) * job->s.out_w * C + c0;
 
-			if (iy < 0 || iy >= l->in_h) {
-				for (px = 0; px < span; px++)
-					row[px] = zin;
+			for (ky = 0; ky < KH; ky++) {
+				int64_t iy = (int64_t)oy * l->stride_h - l->pad_top +
+					     (int64_t)ky * l->dilation_h;
+				uint32_t slot = reuse ? (uint32_t)(((iy % KH) + KH) % KH) : ky;
+				__m512i *row = rows + (size_t)slot * dp->span;
+
+				if (!reuse || tag[slot] != iy) {
+					dw_widen_row(dp, n, iy, c0, m, row);
+					tag[slot] = iy;
+				}
+				rp[ky] = row;
+			}
+			if (fast3x3) {
+				dw_row_3x3(dp, rp, wb, cb, m, out, C);
 				continue;
 			}
-			line = job->t->input + (((size_t)n * l->in_h + (size_t)iy) * l->in_w) * C + c0;
-			for (px = 0; px < pad_left; px++)
-				row[px] = zin;
-			/* Locals: the stores below may alias *l as far as the compiler knows. */
-			if (m == 0xffff) {
-				for (px = 0; px < in_w; px++)
-					row[pad_left + px] = _mm512_cvtepu8_epi32(
-						_mm_loadu_si128((const void *)(line + (size_t)px * C)));
-			} else {
-				for (px = 0; px < in_w; px++)
-					row[pad_left + px] = _mm512_cvtepu8_epi32(
-						_mm_maskz_loadu_epi8(m, line + (size_t)px * C));
-			}
-			for (px = pad_left + in_w; px < span; px++)
-				row[px] = zin;
-		}
-		if (l->kernel_h == 3 && l->kernel_w == 3 && l->stride_w == 1 && l->dilation_w == 1) {
-			dw_row_3x3(dp, rows, wb, cb, m, out, C);
-			continue;
-		}
-		for (ox = 0; ox < job->s.out_w; ox++) {
-			__m512i acc = _mm512_setzero_si512();
-			__m128i r;
+			for (ox = 0; ox < job->s.out_w; ox++) {
+				__m512i acc = dp->epi[cb].bias;
+				__m128i r;
 
-			for (ky = 0; ky < l->kernel_h; ky++) {
-				const __m512i *row = rows + (size_t)ky * dp->span + ox * l->stride_w;
-				const int32_t *wk = wb + (size_t)ky * l->kernel_w * 16;
+				for (ky = 0; ky < KH; ky++) {
+					const __m512i *row = rp[ky] + ox * l->stride_w;
+					const int32_t *wk = wb + (size_t)ky * l->kernel_w * 16;
 
-				for (kx = 0; kx < l->kernel_w; kx++)
-					acc = _mm512_dpwssd_epi32(acc, row[kx * l->dilation_w],
-								  _mm512_loadu_si512(wk + kx * 16));
+					for (kx = 0; kx < l->kernel_w; kx++)
+						acc = _mm512_dpwssd_epi32(acc, row[kx * l->dilation_w],
+									  _mm512_loadu_si512(wk + kx * 16));
+				}
+				r = requant16_biased(acc, &dp->epi[cb], &dp->consts);
+				if (m == 0xffff)
+					_mm_storeu_si128((void *)(out + (size_t)ox * C), r);
+				else
+					_mm_mask_storeu_epi8(out + (size_t)ox * C, m, r);
 			}
-			r = requant16(acc, &dp->epi[cb], &dp->consts);
-			if (m == 0xffff)
-				_mm_storeu_si128((void *)(out + (size_t)ox * C), r);
-			else
-				_mm_mask_storeu_epi8(out + (size_t)ox * C, m, r);
 		}
 	}
 }
@@ -1059,7 +1105,8 @@ static int dw_conv(struct cpu_job *job)
 				(uint16_t)(int16_t)rows[(size_t)c * dp.taps + t];
 	build_epi_blocks(job, 0, C, dp.epi);
 	epi_consts_init(job, &dp.consts);
-	cpu_parallel(job->threads, (size_t)job->s.out_n * job->s.out_h, dw_task, &dp);
+	cpu_parallel(job->threads, (size_t)job->s.out_n *
+		     ((job->s.out_h + DW_BAND - 1) / DW_BAND), dw_task, &dp);
 	ret = 0;
 out_free:
 	cpu_free(dp.scratch);
