@@ -678,6 +678,72 @@ TEST_F(nl, pci_unbind_and_bind_notify)
 	nhot_genl_close(&mon);
 }
 
+/*
+ * Failing jobs in a burst: each one's JOB_FAIL_NTF is sent or, when too
+ * many are pending, counted in EVENTS_DROPPED; never lost silently.
+ */
+#define FAIL_BURST	64
+
+TEST_F(nl, every_job_failure_is_notified_or_counted)
+{
+	static struct nhot_genl_msg n;
+	static struct nhot_job jobs[FAIL_BURST];
+	static uint64_t ids[FAIL_BURST];
+	struct nhot_job_result res;
+	struct nhot_genl mon;
+	struct nhot_fc_bos bos;
+	static struct nhot_fc fc;
+	uint64_t first, dropped, failed;
+	int set[255], code_bits, received = 0;
+	uint32_t id;
+	int fd;
+
+	ASSERT_EQ(0, nhot_genl_socket(&mon));
+	ASSERT_EQ(0, nhot_genl_resolve(&mon, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR));
+	ASSERT_EQ(0, nhot_genl_join(&mon, mon.monitor_grp));
+	id = new_dev(0, 0, 0, NULL);
+	fd = nhot_open_dev(id);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, nhot_fc_bos_create(fd, &bos));
+
+	/* S(1, 2) has 3 values in 2-bit codes: code 3 is invalid (-EILSEQ) */
+	nhot_fc_small(&fc, 1, 2, 5);
+	code_bits = nhot_t_code_bits(nhot_t_set(1, 2, set));
+	ASSERT_LT(nhot_t_set(1, 2, set), 1 << code_bits);
+	nhot_fc_job(&fc, &bos, 0, &jobs[0]);
+	memset(bos.w_map, 0xff, fc.packed_bytes);
+	for (int i = 1; i < FAIL_BURST; i++)
+		jobs[i] = jobs[0];
+	ASSERT_EQ(0, _test_cmd_submit(fd, jobs, FAIL_BURST, &first));
+	for (int i = 0; i < FAIL_BURST; i++)
+		ids[i] = first + i;
+	ASSERT_EQ(0, _test_cmd_wait(fd, ids, FAIL_BURST, 0, nhot_now_ns() + 30 * NHOT_SEC_NS));
+	for (int i = 0; i < FAIL_BURST; i++) {
+		ASSERT_EQ(0, _test_job_result(fd, ids[i], &res, NHOT_STATUS_RELEASE));
+		ASSERT_EQ(NHOT_JOB_FAILED, res.status);
+		ASSERT_EQ(-EILSEQ, res.error);
+	}
+
+	while (nhot_genl_next_ntf(&mon, &n, NHOT_CMD_JOB_FAIL_NTF, 1000) == 0) {
+		EXPECT_EQ(id, nhot_attr_u32(n.tb[NHOT_A_EVENT_DEV_ID]));
+		EXPECT_EQ(NHOT_JOB_FAILED, nhot_attr_u32(n.tb[NHOT_A_EVENT_JOB_STATUS]));
+		EXPECT_EQ(-EILSEQ, (int32_t)nhot_attr_u32(n.tb[NHOT_A_EVENT_JOB_ERROR]));
+		received++;
+	}
+	ASSERT_EQ(0, nl_stats_get(&self->nl, id, &self->m));
+	failed = nhot_attr_u64(self->m.tb[NHOT_A_STATS_JOBS_FAILED]);
+	dropped = nhot_attr_u64(self->m.tb[NHOT_A_STATS_EVENTS_DROPPED]);
+	TH_LOG("%d job-fail notifications received, %llu dropped", received,
+	       (unsigned long long)dropped);
+	EXPECT_EQ(FAIL_BURST, failed);
+	EXPECT_LE(1, received);
+	EXPECT_EQ(FAIL_BURST, received + dropped);
+
+	unmap_bos(&bos);
+	close(fd);
+	nhot_genl_close(&mon);
+}
+
 /* --- strict policies ------------------------------------------------------ */
 
 struct bad_case {
