@@ -426,14 +426,16 @@ static void decode_task(void *arg, size_t task, int worker)
 /* The register tile                                                      */
 
 /*
- * A rows come as segments: row r's k-blocks of tap t start at seg[r * taps + t]
- * and run for kpt k-blocks (4 bytes each); the B panel's k-blocks follow the
- * taps in order. Packed or in-place A rows are one segment (taps = 1); a
- * direct convolution gives each row the input pixel of each tap (or a run of
- * in_zero bytes for padding) without copying it.
+ * A rows are a0 + r * lda (SEG = 0, taps = 1), or segments (SEG = 1): row r's
+ * k-blocks of tap t start at seg[r * taps + t] and run for kpt k-blocks (4
+ * bytes each); the B panel's k-blocks follow the taps in order. A direct
+ * convolution gives each row the input pixel of each tap (or a run of in_zero
+ * bytes for padding) without copying it. Evenly spaced rows keep their own
+ * form: one base register instead of R pointers matters on thin K.
  */
 static inline __attribute__((always_inline)) void
-tile(const int R, const int NB, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
+tile(const int R, const int NB, const int SEG, const uint8_t *a0, size_t lda,
+     const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
      const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
      const struct epi_block *epi, const struct epi_consts *ec)
 {
@@ -447,11 +449,15 @@ tile(const int R, const int NB, const uint8_t *const *seg, uint32_t taps, uint32
 	uint32_t kb, t;
 	int r, n, u;
 
-#pragma GCC unroll 16
-	for (r = 0; r < R; r++)
+	/* The accumulators start from the bias: the epilogue does not add it. */
 #pragma GCC unroll 4
-		for (n = 0; n < NB; n++)
-			acc[r][n] = _mm512_setzero_si512();
+	for (n = 0; n < NB; n++) {
+		const __m512i bias = epi[n].bias;
+
+#pragma GCC unroll 16
+		for (r = 0; r < R; r++)
+			acc[r][n] = bias;
+	}
 	if (KU > 1) {
 #pragma GCC unroll 4
 		for (u = 0; u < KU; u++)
@@ -464,7 +470,7 @@ tile(const int R, const int NB, const uint8_t *const *seg, uint32_t taps, uint32
 	for (t = 0; t < taps; t++, b += (size_t)kpt * NB * 64) {
 #pragma GCC unroll 16
 		for (r = 0; r < R; r++)
-			a[r] = seg[r * taps + t];
+			a[r] = SEG ? seg[r * taps + t] : a0 + (size_t)r * lda;
 		kb = 0;
 		if (KU > 1) {
 			for (; kb + KU <= kpt; kb += KU) {
@@ -518,21 +524,26 @@ tile(const int R, const int NB, const uint8_t *const *seg, uint32_t taps, uint32
 #pragma GCC unroll 16
 			for (r = 0; r < R; r++)
 				_mm_storeu_si128((void *)(c + r * ldc + n * 16),
-						 requant16(acc[r][n], &epi[n], ec));
+						 requant16_biased(acc[r][n], &epi[n], ec));
 			continue;
 		}
 #pragma GCC unroll 16
 		for (r = 0; r < R; r++)
 			_mm_mask_storeu_epi8(c + r * ldc + n * 16, m,
-					     requant16(acc[r][n], &epi[n], ec));
+					     requant16_biased(acc[r][n], &epi[n], ec));
 	}
 }
 
-#define TILE_CASE(NB, R) case R: tile(R, NB, seg, taps, kpt, b, c, ldc, ncols, epi, ec); break
+#define TILE_CASE(NB, R) case R: \
+	if (seg) \
+		tile(R, NB, 1, NULL, 0, seg, taps, kpt, b, c, ldc, ncols, epi, ec); \
+	else \
+		tile(R, NB, 0, a, lda, NULL, 1, kpt, b, c, ldc, ncols, epi, ec); \
+	break
 
-static void tile_nb1(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
-		     const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
-		     const struct epi_block *epi, const struct epi_consts *ec)
+static void tile_nb1(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
+		     uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+		     uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
 	TILE_CASE(1, 1); TILE_CASE(1, 2); TILE_CASE(1, 3); TILE_CASE(1, 4);
@@ -542,9 +553,9 @@ static void tile_nb1(int rows, const uint8_t *const *seg, uint32_t taps, uint32_
 	}
 }
 
-static void tile_nb2(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
-		     const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
-		     const struct epi_block *epi, const struct epi_consts *ec)
+static void tile_nb2(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
+		     uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+		     uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
 	TILE_CASE(2, 1); TILE_CASE(2, 2); TILE_CASE(2, 3); TILE_CASE(2, 4);
@@ -553,9 +564,9 @@ static void tile_nb2(int rows, const uint8_t *const *seg, uint32_t taps, uint32_
 	}
 }
 
-static void tile_nb3(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
-		     const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
-		     const struct epi_block *epi, const struct epi_consts *ec)
+static void tile_nb3(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
+		     uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+		     uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
 	TILE_CASE(3, 1); TILE_CASE(3, 2); TILE_CASE(3, 3); TILE_CASE(3, 4);
@@ -563,9 +574,9 @@ static void tile_nb3(int rows, const uint8_t *const *seg, uint32_t taps, uint32_
 	}
 }
 
-static void tile_nb4(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
-		     const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
-		     const struct epi_block *epi, const struct epi_consts *ec)
+static void tile_nb4(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
+		     uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+		     uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
 	TILE_CASE(4, 1); TILE_CASE(4, 2); TILE_CASE(4, 3); TILE_CASE(4, 4);
@@ -573,9 +584,9 @@ static void tile_nb4(int rows, const uint8_t *const *seg, uint32_t taps, uint32_
 	}
 }
 
-typedef void (*tile_fn)(int rows, const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
-			const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
-			const struct epi_block *epi, const struct epi_consts *ec);
+typedef void (*tile_fn)(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
+			uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+			uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec);
 
 static const tile_fn tiles[5] = { NULL, tile_nb1, tile_nb2, tile_nb3, tile_nb4 };
 static const uint32_t tile_rows[5] = { 0, 16, 12, 8, 6 };
@@ -668,7 +679,7 @@ static void gemm_task(void *arg, size_t task, int worker)
 	uint32_t g = (uint32_t)(task / gp->pchunks / gp->mblocks);
 	uint32_t m0 = mb * gp->mc, mrows = gp->m - m0 < gp->mc ? gp->m - m0 : gp->mc;
 	uint32_t p0 = pchunk * gp->panels / gp->pchunks;
-	uint32_t p1 = (pchunk + 1) * gp->panels / gp->pchunks, p, r, i;
+	uint32_t p1 = (pchunk + 1) * gp->panels / gp->pchunks, p, r;
 	uint32_t out_c = job->l->out_c, pw = gp->nb * 16, taps = gp->taps;
 	const uint8_t **seg = NULL;
 	const uint8_t *a = NULL;
@@ -697,16 +708,10 @@ static void gemm_task(void *arg, size_t task, int worker)
 
 		for (r = 0; r < mrows; r += gp->rmax) {
 			uint32_t rows = mrows - r < gp->rmax ? mrows - r : gp->rmax;
-			const uint8_t *rowseg[R_MAX];
-			const uint8_t *const *sp = rowseg;
 
-			if (seg)
-				sp = seg + (size_t)r * taps;
-			else
-				for (i = 0; i < rows; i++)
-					rowseg[i] = a + (size_t)(r + i) * lda;
-			tiles[gp->nb]((int)rows, sp, taps, gp->kpt, b, c + (size_t)r * out_c,
-				      out_c, ncols, epi, &gp->consts);
+			tiles[gp->nb]((int)rows, seg ? NULL : a + (size_t)r * lda, lda,
+				      seg ? seg + (size_t)r * taps : NULL, taps, gp->kpt, b,
+				      c + (size_t)r * out_c, out_c, ncols, epi, &gp->consts);
 		}
 	}
 }
@@ -825,7 +830,11 @@ static int avx512_conv(struct cpu_job *job)
 	gp->blk16 = (job->og + 15) / 16;
 	/* Whole 64-k chunks: the decoder stores 16 k-blocks at a time. */
 	gp->panel_bytes = (size_t)((gp->kblocks + 15) & ~15u) * gp->nb * 64;
-	gp->epi = cpu_alloc(sizeof(struct epi_block) * gp->blk16 * job->groups);
+	/*
+	 * Plus a panel's worth of zero blocks: a tile reads the bias of all its
+	 * NB blocks, also those past the last channel.
+	 */
+	gp->epi = cpu_zalloc(sizeof(struct epi_block) * (gp->blk16 * job->groups + 4));
 	if (!gp->epi)
 		goto out_free;
 	ret = get_panels(gp);
