@@ -5,7 +5,8 @@
 # --pci): every test with a sim and a pci variant runs on both engines.
 # Then, per kernel, the PCI scenarios that need a special emulator, each in a
 # guest of its own (selftests/drivers/nhot/nhot_pci.c): "faults" (an error
-# status, a stall, the emulator dying mid-job) and "bad-signature".
+# status, a stall, the emulator dying mid-job), "bad-signature" and
+# "one-vector" (QEMU wires one MSI-X vector).
 #
 # Both kernels boot at once (most of a run is waiting on the engine's
 # timeouts and TCG; one guest rarely keeps both cores busy). Each guest's
@@ -62,6 +63,7 @@ fi
 scenarios=(
 	"faults|--inject-error 2 --stall 4 --die 7|^nhot_pci fault\\."
 	"bad-signature|--bad-signature|^nhot_pci global\\.bad_signature_refused$"
+	"one-vector|--vectors 1|^nhot_pci pci\\."
 )
 [ "$pci" != 0 ] && [ -x "$bin/nhot_pci" ] || scenarios=()
 
