@@ -224,6 +224,8 @@ boot
 if ! grep -q nhot-vm-exit= "$work/status" && ! grep -q 'Run /init' "$work/console.log"; then
 	echo "$prog: the guest died while booting ($(grep -m1 -o 'Kernel panic.*' \
 		"$work/console.log" || echo "qemu exit $qrc")); booting again" >&2
+	# kept: a panic before /init (a KASAN report, say) must stay readable
+	[ -n "$console" ] && cp "$work/console.log" "$console.failed-boot"
 	boot
 fi
 
