@@ -115,7 +115,12 @@ TEST_F(load, unload_refused_while_open)
 	EXPECT_FALSE(dev_exists(0));
 }
 
-TEST_F(load, load_unload_cycles)
+/*
+ * 50 loads, each probing the guest's PCI engine too (a reset handshake with
+ * nhot-emu) and each unload resetting it again: 10 s on a quiet machine,
+ * past the harness's default 30 s with several guests sharing two cores.
+ */
+TEST_F_TIMEOUT(load, load_unload_cycles, 100)
 {
 	char params[32];
 
