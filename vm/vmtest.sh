@@ -18,7 +18,8 @@
 # Environment: VMTEST_KERNELS (releases, series or "debug"; default: every
 # installed Debian kernel, plus debug when built), VMTEST_PCI=0 for no PCI
 # engine and no scenarios,
-# VMTEST_TIMEOUT (seconds per guest, default 900), VMTEST_PARALLEL=0 to boot
+# VMTEST_TIMEOUT (seconds per guest, default 900; the debug guest gets
+# VMTEST_DEBUG_FACTOR (4) times that), VMTEST_PARALLEL=0 to boot
 # one guest at a time, KSFT_TIMEOUT (seconds per test, default 120).
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,10 +113,12 @@ run_one() {	# release
 		echo 1 >"$out/$rel.rc"
 		return
 	fi
-	local t0=$SECONDS pci_args=()
+	local t0=$SECONDS pci_args=() guest_timeout=$timeout
 	[ "$pci" != 0 ] && pci_args=(--pci "" --emu-log "$out/$rel.emu")
+	# KASAN, lockdep and kmemleak make the debug guest several times slower
+	[ "$rel" = debug ] && guest_timeout=$((timeout * ${VMTEST_DEBUG_FACTOR:-4}))
 	KSFT_TIMEOUT=${KSFT_TIMEOUT:-120} vm/run-in-vm.sh --kernel "$rel" --smp 2 --mem 1024 \
-		--timeout "$timeout" --module "$out/$rel.ko" --module-params "$params" \
+		--timeout "$guest_timeout" --module "$out/$rel.ko" --module-params "$params" \
 		--console "$out/$rel.console" "${pci_args[@]}" "${files[@]}" \
 		-- vm/ksft-run.sh "${progs[@]}" >"$log" 2>&1
 	echo $? >"$out/$rel.rc"
