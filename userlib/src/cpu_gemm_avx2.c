@@ -41,7 +41,64 @@ struct avx2_plan {
 	uint32_t mblocks;
 	uint16_t *scratch;	/* per worker: A_BLOCK_ROWS * kp */
 	uint8_t *row8;		/* per worker: one im2col row of u8 */
+	/*
+	 * When every channel has M = 0 or shift >= 33: the 32-bit epilogue of
+	 * cpu_gemm_avx512.c (its comment has the proof), else NULL.
+	 */
+	int32_t *mult32, *round32, *shift32;	/* [out_c + 8] */
 };
+
+/*
+ * Fills the 32-bit epilogue constants when the layer allows them (see above);
+ * leaves them NULL otherwise. 0 or -ENOMEM.
+ */
+static int epilogue32_prepare(struct avx2_plan *ap)
+{
+	const struct cpu_job *job = ap->job;
+	uint32_t o, n = job->l->out_c;
+
+	for (o = 0; o < n; o++)
+		if (job->mult[o] && job->shift[o] < 33)
+			return 0;
+	/* Padded by 8 zero channels: the vector loads of a tail stay inside. */
+	ap->mult32 = cpu_zalloc(sizeof(int32_t) * (n + 8));
+	ap->round32 = cpu_zalloc(sizeof(int32_t) * (n + 8));
+	ap->shift32 = cpu_zalloc(sizeof(int32_t) * (n + 8));
+	if (!ap->mult32 || !ap->round32 || !ap->shift32)
+		return -ENOMEM;
+	for (o = 0; o < n + 8; o++) {
+		int64_t m = o < n ? job->mult[o] : 0, sh = o < n ? job->shift[o] : 0;
+
+		ap->mult32[o] = (int32_t)m;
+		ap->round32[o] = m ? (int32_t)1 << (sh - 33) : 0;
+		ap->shift32[o] = m ? (int32_t)(sh - 32) : 1;
+	}
+	return 0;
+}
+
+/*
+ * Output bytes out[0..8) of channels o..o+7 from their accumulators (bias
+ * included): rq(v) = (hi32(v * M) + 2^(s-33)) >> (s-32), clamped.
+ */
+static inline void requant8(const struct avx2_plan *ap, __m256i acc, uint32_t o, uint8_t *out)
+{
+	const struct nhot_layer *l = ap->job->l;
+	__m256i m = _mm256_loadu_si256((const void *)(ap->mult32 + o));
+	__m256i pe = _mm256_mul_epi32(acc, m);
+	__m256i po = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(m, 32));
+	/* The high dwords: pe's moved down into the even lanes, po's in place. */
+	__m256i r = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xaa);
+	__m128i w;
+
+	r = _mm256_add_epi32(r, _mm256_loadu_si256((const void *)(ap->round32 + o)));
+	r = _mm256_srav_epi32(r, _mm256_loadu_si256((const void *)(ap->shift32 + o)));
+	r = _mm256_add_epi32(r, _mm256_set1_epi32((int)l->out_zero));
+	r = _mm256_max_epi32(r, _mm256_set1_epi32((int)l->act_min));
+	r = _mm256_min_epi32(r, _mm256_set1_epi32((int)l->act_max));
+	/* 0..255 now: the saturating packs narrow exactly. */
+	w = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+	_mm_storel_epi64((void *)out, _mm_packus_epi16(w, w));
+}
 
 /* C[r][0..24) = sum over k of A[r][k] * B[k][c], for rows rows (<= TILE_ROWS). */
 static void tile(const struct avx2_plan *ap, const uint16_t *a, const int16_t *b,
@@ -122,7 +179,18 @@ static void avx2_task(void *arg, size_t task, int worker)
 				uint8_t *out = job->t->output + (size_t)(m0 + r + i) * out_c +
 					       g * job->og + j0;
 
-				for (j = 0; j < ncols; j++) {
+				j = 0;
+				if (ap->mult32) {
+					for (; j + 8 <= ncols; j += 8) {
+						uint32_t o = g * job->og + j0 + j;
+						__m256i v = _mm256_add_epi32(
+							_mm256_loadu_si256((const void *)&c[i][j]),
+							_mm256_loadu_si256((const void *)(job->bias_adj + o)));
+
+						requant8(ap, v, o, out + j);
+					}
+				}
+				for (; j < ncols; j++) {
 					uint32_t o = g * job->og + j0 + j;
 					uint32_t acc = (uint32_t)job->bias_adj[o] + (uint32_t)c[i][j];
 
@@ -183,8 +251,13 @@ static int avx2_conv(struct cpu_job *job)
 	if (!ret)
 		ret = cpu_epilogue_prepare(job, rowsum);
 	if (!ret)
+		ret = epilogue32_prepare(&ap);
+	if (!ret)
 		cpu_parallel(job->threads, (size_t)job->groups * ap.mblocks, avx2_task, &ap);
 out_free:
+	cpu_free(ap.shift32);
+	cpu_free(ap.round32);
+	cpu_free(ap.mult32);
 	cpu_free(ap.row8);
 	cpu_free(ap.scratch);
 	cpu_free(ap.b);
