@@ -62,7 +62,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 		missing=$(sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=y$/\1/p' "$frag" | while read -r opt; do
 			grep -qx "$opt=y" .config || echo "$opt"
 		done)
-		[ -z "$missing" ] || { echo "debug-kernel: not set after olddefconfig:" $missing >&2; exit 1; }
+		[ -z "$missing" ] || {
+			echo "debug-kernel: not set after olddefconfig: $(echo "$missing" | tr '\n' ' ')" >&2
+			exit 1
+		}
 		nice -n 19 make -s -j2 bzImage modules >&2
 	) || die "kernel build failed"
 	echo "$want" >"$stamp"
