@@ -56,12 +56,11 @@ static void row_put(uint8_t *row, size_t i, int k, unsigned int code)
 int nhot_pack(int n, int b, const int8_t *q, size_t rows, size_t k_count,
 	      uint8_t *out, size_t out_len)
 {
-	struct nhot_set_table t;
+	const struct nhot_set_table *t = nhot_set_table_get(n, b);
 	size_t row_bytes, total, r, i;
-	int ret = nhot_set_table_build(n, b, &t);
 
-	if (ret)
-		return ret;
+	if (!t)
+		return -EINVAL;
 	row_bytes = nhot_row_bytes(n, b, k_count);
 	total = tensor_bytes(rows, row_bytes);
 	if (k_count && (!row_bytes || (rows && !total)))
@@ -75,27 +74,26 @@ int nhot_pack(int n, int b, const int8_t *q, size_t rows, size_t k_count,
 		for (i = 0; i < k_count; i++) {
 			int v = q[r * k_count + i];
 
-			if (v < -NHOT_Q_MAX || t.code_of[v + NHOT_Q_MAX] < 0)
+			if (v < -NHOT_Q_MAX || t->code_of[v + NHOT_Q_MAX] < 0)
 				return -EINVAL;
 		}
 	}
 	memset(out, 0, total);
 	for (r = 0; r < rows; r++)
 		for (i = 0; i < k_count; i++)
-			row_put(out + r * row_bytes, i, t.code_bits,
-				(unsigned int)t.code_of[q[r * k_count + i] + NHOT_Q_MAX]);
+			row_put(out + r * row_bytes, i, t->code_bits,
+				(unsigned int)t->code_of[q[r * k_count + i] + NHOT_Q_MAX]);
 	return 0;
 }
 
 int nhot_unpack(int n, int b, const uint8_t *packed, size_t packed_len,
 		size_t rows, size_t k_count, int8_t *q)
 {
-	struct nhot_set_table t;
+	const struct nhot_set_table *t = nhot_set_table_get(n, b);
 	size_t row_bytes, total, r, i;
-	int ret = nhot_set_table_build(n, b, &t);
 
-	if (ret)
-		return ret;
+	if (!t)
+		return -EINVAL;
 	row_bytes = nhot_row_bytes(n, b, k_count);
 	total = tensor_bytes(rows, row_bytes);
 	if (k_count && (!row_bytes || (rows && !total)))
@@ -106,11 +104,11 @@ int nhot_unpack(int n, int b, const uint8_t *packed, size_t packed_len,
 		return -ENOSPC;
 	for (r = 0; r < rows; r++) {
 		for (i = 0; i < k_count; i++) {
-			unsigned int code = row_get(packed + r * row_bytes, i, t.code_bits);
+			unsigned int code = row_get(packed + r * row_bytes, i, t->code_bits);
 
-			if (code >= (unsigned int)t.size)
+			if (code >= (unsigned int)t->size)
 				return -EILSEQ;
-			q[r * k_count + i] = (int8_t)t.value[code];
+			q[r * k_count + i] = (int8_t)t->value[code];
 		}
 	}
 	return 0;

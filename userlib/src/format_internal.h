@@ -23,9 +23,8 @@ static inline int nhot_nb_valid(int n, int b)
 }
 
 /*
- * The set as lookup tables, built on the caller's stack (no global state, so
- * every entry point is thread safe). code_of[q + NHOT_Q_MAX] is the code of q,
- * or -1 when q is not in the set.
+ * The set as lookup tables. code_of[q + NHOT_Q_MAX] is the code of q, or -1
+ * when q is not in the set.
  */
 struct nhot_set_table {
 	int size;
@@ -36,6 +35,14 @@ struct nhot_set_table {
 
 /* Fills t for a valid (n, b); -EINVAL otherwise. */
 int nhot_set_table_build(int n, int b, struct nhot_set_table *t);
+
+/*
+ * The table of a valid (n, b), built once per process for every (n, b) and
+ * read-only afterwards (thread safe); NULL for an invalid (n, b). Building a
+ * table costs 255 NAF weights (~1 us): too much for every code_bits or
+ * rounding call on a layer's or a model's path.
+ */
+const struct nhot_set_table *nhot_set_table_get(int n, int b);
 
 /*
  * The buffers of a layer run that nhot_layer_check() accepted: every buffer

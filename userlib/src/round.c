@@ -11,28 +11,27 @@
 
 int nhot_round(double x, int n, int b, int *q)
 {
-	struct nhot_set_table t;
-	int ret = nhot_set_table_build(n, b, &t);
+	const struct nhot_set_table *t = nhot_set_table_get(n, b);
 	int i, lo, hi;
 	double twice;
 
-	if (ret)
-		return ret;
+	if (!t)
+		return -EINVAL;
 	if (!q || isnan(x))
 		return -EINVAL;
-	if (x <= t.value[0]) {
-		*q = t.value[0];
+	if (x <= t->value[0]) {
+		*q = t->value[0];
 		return 0;
 	}
-	if (x >= t.value[t.size - 1]) {
-		*q = t.value[t.size - 1];
+	if (x >= t->value[t->size - 1]) {
+		*q = t->value[t->size - 1];
 		return 0;
 	}
 	/* Now value[0] < x < value[size - 1]: find value[i - 1] <= x < value[i]. */
-	for (i = 1; t.value[i] <= x; i++)
+	for (i = 1; t->value[i] <= x; i++)
 		;
-	lo = t.value[i - 1];
-	hi = t.value[i];
+	lo = t->value[i - 1];
+	hi = t->value[i];
 	if (x == lo) {
 		*q = lo;
 		return 0;

@@ -4,6 +4,7 @@
  * sorted ascending (docs/arith.md 1.1 and 1.4).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "format_internal.h"
@@ -29,60 +30,75 @@ int nhot_set_table_build(int n, int b, struct nhot_set_table *t)
 	return 0;
 }
 
+static struct nhot_set_table set_tables[NHOT_MAX_N + 1][NHOT_MAX_B + 1];
+static pthread_once_t set_tables_once = PTHREAD_ONCE_INIT;
+
+static void set_tables_build(void)
+{
+	int n, b;
+
+	for (n = NHOT_MIN_N; n <= NHOT_MAX_N; n++)
+		for (b = NHOT_MIN_B; b <= NHOT_MAX_B; b++)
+			nhot_set_table_build(n, b, &set_tables[n][b]);
+}
+
+const struct nhot_set_table *nhot_set_table_get(int n, int b)
+{
+	if (!nhot_nb_valid(n, b))
+		return NULL;
+	pthread_once(&set_tables_once, set_tables_build);
+	return &set_tables[n][b];
+}
+
 int nhot_set_size(int n, int b)
 {
-	struct nhot_set_table t;
-	int ret = nhot_set_table_build(n, b, &t);
+	const struct nhot_set_table *t = nhot_set_table_get(n, b);
 
-	return ret ? ret : t.size;
+	return t ? t->size : -EINVAL;
 }
 
 int nhot_set_values(int n, int b, int16_t *values, size_t cap)
 {
-	struct nhot_set_table t;
-	int ret = nhot_set_table_build(n, b, &t);
+	const struct nhot_set_table *t = nhot_set_table_get(n, b);
 
-	if (ret)
-		return ret;
-	if (cap < (size_t)t.size)
+	if (!t)
+		return -EINVAL;
+	if (cap < (size_t)t->size)
 		return -ENOSPC;
 	if (!values)
 		return -EINVAL;
-	memcpy(values, t.value, (size_t)t.size * sizeof(*values));
-	return t.size;
+	memcpy(values, t->value, (size_t)t->size * sizeof(*values));
+	return t->size;
 }
 
 int nhot_code_bits(int n, int b)
 {
-	struct nhot_set_table t;
-	int ret = nhot_set_table_build(n, b, &t);
+	const struct nhot_set_table *t = nhot_set_table_get(n, b);
 
-	return ret ? ret : t.code_bits;
+	return t ? t->code_bits : -EINVAL;
 }
 
 int nhot_encode_value(int q, int n, int b)
 {
-	struct nhot_set_table t;
-	int ret = nhot_set_table_build(n, b, &t);
+	const struct nhot_set_table *t = nhot_set_table_get(n, b);
 
-	if (ret)
-		return ret;
-	if (q < -NHOT_Q_MAX || q > NHOT_Q_MAX || t.code_of[q + NHOT_Q_MAX] < 0)
+	if (!t)
 		return -EINVAL;
-	return t.code_of[q + NHOT_Q_MAX];
+	if (q < -NHOT_Q_MAX || q > NHOT_Q_MAX || t->code_of[q + NHOT_Q_MAX] < 0)
+		return -EINVAL;
+	return t->code_of[q + NHOT_Q_MAX];
 }
 
 int nhot_decode_value(unsigned int code, int n, int b, int *q)
 {
-	struct nhot_set_table t;
-	int ret = nhot_set_table_build(n, b, &t);
+	const struct nhot_set_table *t = nhot_set_table_get(n, b);
 
-	if (ret)
-		return ret;
+	if (!t)
+		return -EINVAL;
 	if (!q)
 		return -EINVAL;
-	if (code >= (unsigned int)t.size)
+	if (code >= (unsigned int)t->size)
 		return -EILSEQ;
-	*q = t.value[code];
+	*q = t->value[code];
 	return 0;
 }
