@@ -4,9 +4,9 @@
 #   make shared-lib    build/host/libnhot.so.1.0.0 (+ the .so.1 and .so links)
 #   make install       PREFIX (/usr/local) and DESTDIR (empty): libnhot.so
 #                      and libnhot.a, the public headers (in INCLUDEDIR/nhot,
-#                      <linux/nhot.h> among them), nhot.pc, the host tools,
-#                      their man pages, the udev rule and the modprobe.d
-#                      example
+#                      <linux/nhot.h> and <linux/nhot_netlink.h> among
+#                      them), nhot.pc, the host tools, their man pages,
+#                      the udev rule and the modprobe.d example
 #   make uninstall     removes exactly what make install put there
 #   make install-dkms  the module's sources and dkms.conf into
 #                      DESTDIR/usr/src/nhot-VERSION, for dkms add/build/install
@@ -86,7 +86,7 @@ install: $(LIBNHOT_SO) $(LIBNHOT) $(INSTALL_TOOLS) $(NHOT_PC)
 	$(INSTALL) -m 0644 $(LIBNHOT) $(DESTDIR)$(LIBDIR)/
 	$(INSTALL) -m 0644 $(NHOT_PC) $(DESTDIR)$(PKGCONFIGDIR)/
 	$(INSTALL) -m 0644 $(PUBLIC_HDRS) $(DESTDIR)$(INCLUDEDIR)/nhot/
-	$(INSTALL) -m 0644 uapi/linux/nhot.h $(DESTDIR)$(INCLUDEDIR)/nhot/linux/
+	$(INSTALL) -m 0644 uapi/linux/nhot.h uapi/linux/nhot_netlink.h $(DESTDIR)$(INCLUDEDIR)/nhot/linux/
 	$(INSTALL) -m 0755 $(INSTALL_TOOLS) $(DESTDIR)$(BINDIR)/
 	@set -e; for m in $(INSTALL_MANS); do \
 		s=$${m##*.}; \

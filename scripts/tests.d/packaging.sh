@@ -56,6 +56,7 @@ files_present() {
 		 usr/lib/libnhot.a usr/lib/pkgconfig/nhot.pc \
 		 usr/include/nhot/nhot.h usr/include/nhot/nhot_model.h \
 		 usr/include/nhot/nhot_fmodel.h usr/include/nhot/linux/nhot.h \
+		 usr/include/nhot/linux/nhot_netlink.h usr/bin/nhotctl usr/bin/nhot-emu \
 		 usr/bin/nhot-quant usr/bin/nhot-run \
 		 etc/udev/rules.d/60-nhot.rules usr/share/doc/nhot/examples/nhot-modprobe.conf; do
 		[ -e "$ROOT/$f" ] || { echo "missing: /$f"; missing=1; }
