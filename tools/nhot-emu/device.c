@@ -279,6 +279,13 @@ static void process_ring(struct emu_device *dev)
 				(unsigned long long)dev->faults.die);
 			emu_exit_now(0);
 		}
+		if (dev->jobs_fetched == dev->faults.fatal) {
+			fprintf(stderr, "nhot-emu: --fatal %llu: the device fails in the job\n",
+				(unsigned long long)dev->faults.fatal);
+			/* docs/hw.md 2: ERROR_INFO is the failing ring index */
+			fatal(dev, NHOT_HW_ERR_INTERNAL, dev->sq_head - 1);
+			return;
+		}
 		if (dev->jobs_fetched == dev->faults.stall) {
 			fprintf(stderr, "nhot-emu: --stall %llu: the job never completes\n",
 				(unsigned long long)dev->faults.stall);

@@ -27,12 +27,16 @@
  * @stall: this job is fetched and never completed; the device answers
  *	nothing but a reset until then
  * @die: the process exits while running this job, without a completion
+ * @fatal: while running this job the device fails (fatal error INTERNAL,
+ *	ERROR_INFO its ring index, the error vector): no completion, nothing
+ *	more fetched until a reset
  * @bad_signature: publish a wrong signature (the driver must refuse it)
  */
 struct emu_faults {
 	uint64_t inject_error;
 	uint64_t stall;
 	uint64_t die;
+	uint64_t fatal;
 	bool bad_signature;
 };
 

@@ -44,7 +44,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: nhot-emu --socket PATH --ram FILE --ram-size SIZE [--vectors N]\n"
 		"                [--shm-size SIZE] [--pe-count N] [--clock-mhz N] [--verbose]\n"
-		"                [--inject-error JOBNR] [--stall JOBNR] [--die JOBNR] [--bad-signature]\n"
+		"                [--inject-error JOBNR] [--stall JOBNR] [--die JOBNR] [--fatal JOBNR]\n"
+		"                [--bad-signature]\n"
 		"SIZE takes a K, M or G suffix. See nhot-emu(1).\n");
 }
 
@@ -90,7 +91,7 @@ bad:
 enum {
 	OPT_SOCKET = 256, OPT_RAM, OPT_RAM_SIZE, OPT_VECTORS, OPT_SHM_SIZE,
 	OPT_PE_COUNT, OPT_CLOCK, OPT_VERBOSE, OPT_INJECT, OPT_STALL, OPT_DIE,
-	OPT_BAD_SIG, OPT_HELP,
+	OPT_FATAL, OPT_BAD_SIG, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -105,6 +106,7 @@ static const struct option options[] = {
 	{ "inject-error", required_argument, NULL, OPT_INJECT },
 	{ "stall", required_argument, NULL, OPT_STALL },
 	{ "die", required_argument, NULL, OPT_DIE },
+	{ "fatal", required_argument, NULL, OPT_FATAL },
 	{ "bad-signature", no_argument, NULL, OPT_BAD_SIG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -159,6 +161,9 @@ static void parse_args(int argc, char **argv, struct emu_opts *o)
 			break;
 		case OPT_DIE:
 			o->faults.die = parse_num("--die", optarg, 1, UINT64_MAX, false);
+			break;
+		case OPT_FATAL:
+			o->faults.fatal = parse_num("--fatal", optarg, 1, UINT64_MAX, false);
 			break;
 		case OPT_BAD_SIG: o->faults.bad_signature = true; break;
 		case OPT_HELP: usage(stdout); exit(0);

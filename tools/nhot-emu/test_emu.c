@@ -6,7 +6,7 @@
  * and follows docs/hw.md).  It checks the protocol, the register page, the
  * reset handshake, jobs bit for bit against libnhot's nhot_ref_run(), every
  * fault the device must survive (bad pages, bad rings, bad descriptors) and
- * the test options (--inject-error, --stall, --die, --bad-signature), usage
+ * the test options (--inject-error, --stall, --die, --fatal, --bad-signature), usage
  * errors and a clean exit on SIGTERM and on QEMU going away.
  *
  * $NHOT_EMU is the emulator to run (scripts/tests.d/nhot-emu.sh passes the
@@ -770,6 +770,63 @@ TEST_F(faults, error_stall_die)
 	EXPECT_NE(0, access(self->e.ram_path, F_OK));
 }
 
+/*
+ * --fatal 2: job 1 ok; job 2 stops the device (ERROR INTERNAL, ERROR_INFO
+ * its ring index 1, STATUS.ERROR, the error vector) without a completion,
+ * and job 3 waits unfetched until the reset, then runs bit for bit.
+ */
+TEST(fatal_until_reset)
+{
+	static const char *const args[] = { "--fatal", "2", NULL };
+	uint8_t a[100], b[100], want[100], got[100];
+	struct nhot_hw_sqe sqe;
+	struct nhot_hw_cqe cqe;
+	int64_t setup[7];
+	struct emu e;
+
+	ASSERT_EQ(0, emu_start(&e, args));
+	ASSERT_EQ(0, emu_connect(&e, setup));
+	ASSERT_EQ(1, do_reset(&e, true, SQ_BASE, RING_ENTRIES));
+	add_job(&e, &sqe, a, b);
+	submit(&e, &sqe);
+	ASSERT_EQ(0, reap(&e, &cqe, IRQ_WAIT_MS));
+	EXPECT_EQ(NHOT_HW_CQE_OK, cqe.status);
+	/* the reset's acknowledgment raised the error vector too: drop it */
+	wait_irq(&e, NHOT_HW_IRQ_ERROR, 0);
+
+	add_job(&e, &sqe, a, b);
+	submit(&e, &sqe);
+	ASSERT_EQ(1, wait_irq(&e, NHOT_HW_IRQ_ERROR, IRQ_WAIT_MS));
+	EXPECT_EQ(NHOT_HW_STS_READY | NHOT_HW_STS_ENABLED | NHOT_HW_STS_ERROR,
+		  rd32(&e, NHOT_HW_REG_STATUS));
+	EXPECT_EQ(NHOT_HW_ERR_INTERNAL, rd32(&e, NHOT_HW_REG_ERROR));
+	EXPECT_EQ(1, rd64(&e, NHOT_HW_REG_ERROR_INFO));
+	EXPECT_EQ(2, rd32(&e, NHOT_HW_REG_SQ_HEAD));
+	EXPECT_EQ(-ETIMEDOUT, reap(&e, &cqe, 300));
+
+	/* stopped: another descriptor is not fetched */
+	add_job(&e, &sqe, a, b);
+	submit(&e, &sqe);
+	EXPECT_EQ(-ETIMEDOUT, reap(&e, &cqe, 300));
+	EXPECT_EQ(2, rd32(&e, NHOT_HW_REG_SQ_HEAD));
+	EXPECT_EQ(1, rd64(&e, NHOT_HW_REG_CNT_JOBS));
+
+	/* only the reset clears it; then jobs run bit for bit */
+	EXPECT_EQ(2, do_reset(&e, true, SQ_BASE, RING_ENTRIES));
+	EXPECT_EQ(NHOT_HW_STS_READY | NHOT_HW_STS_ENABLED, rd32(&e, NHOT_HW_REG_STATUS));
+	EXPECT_EQ(NHOT_HW_ERR_NONE, rd32(&e, NHOT_HW_REG_ERROR));
+	EXPECT_EQ(0, rd64(&e, NHOT_HW_REG_ERROR_INFO));
+	add_job(&e, &sqe, a, b);
+	submit(&e, &sqe);
+	ASSERT_EQ(0, reap(&e, &cqe, IRQ_WAIT_MS));
+	EXPECT_EQ(NHOT_HW_CQE_OK, cqe.status);
+	add_expect(&sqe, a, b, want);
+	buf_read(&e, &sqe.buf[NHOT_HW_BUF_OUTPUT], got);
+	EXPECT_EQ(0, memcmp(want, got, 100));
+	EXPECT_EQ(2, rd64(&e, NHOT_HW_REG_CNT_JOBS));
+	emu_stop(&e);
+}
+
 /* --- other emulators ----------------------------------------------------- */
 
 TEST(bad_signature)
@@ -821,6 +878,8 @@ TEST(usage_errors)
 		{ "--ram-size", "5G", NULL },
 		{ "--shm-size", "12K", NULL },
 		{ "--die", "0", NULL },
+		{ "--fatal", "0", NULL },
+		{ "--fatal", NULL },
 		{ "--stall", "x", NULL },
 		{ "--no-such-option", NULL },
 		{ "stray", NULL },
