@@ -28,6 +28,10 @@ exec </dev/null >$out 2>&1
 . /etc/nhot-vm.conf
 export NHOT_MODULE NHOT_MODULE_PARAMS
 
+# The kernel's own boot log, kept apart from what nhot.ko logs from insmod on
+# (vm/ksft-run.sh judges the two separately).
+dmesg -c >/tmp/nhot-vm-boot.dmesg 2>/dev/null
+
 rc=1
 if [ -n "$NHOT_MODULE" ] && ! insmod "$NHOT_MODULE" $NHOT_MODULE_PARAMS; then
 	echo "nhot-vm: insmod $NHOT_MODULE $NHOT_MODULE_PARAMS failed; kernel log:"

@@ -118,8 +118,9 @@ if [ -n "${KSFT_ONLY:-}" ]; then
 	mv $tmp/only $tmp/all
 fi
 
-# One test of its own: the kernel log of the boot and the module load.
-total=$(($(wc -l <$tmp/all) + 1))
+# Two tests of their own: the kernel log of the boot (vm/init.sh saved it
+# before insmod) and the log of the module load.
+total=$(($(wc -l <$tmp/all) + 2))
 [ -n "$KMEMLEAK" ] && total=$((total + $(cut -d' ' -f1 $tmp/all | uniq | wc -l)))
 [ -s $tmp/missing ] && total=$((total + $(wc -l <$tmp/missing)))
 echo "TAP version 13"
@@ -134,17 +135,38 @@ if [ -s $tmp/missing ]; then
 	done <$tmp/missing
 fi
 
+# A finding in the boot log happened before nhot.ko was loaded: not the
+# module's, and under TCG on a loaded host mostly an RCU stall or a
+# clocksource watchdog of a starved vCPU. It is shown and skipped, never
+# passed silently; whatever comes from insmod on counts as a failure.
+n=$((n + 1))
+boot=/tmp/nhot-vm-boot.dmesg
+bad=
+[ -f $boot ] && bad=$(kernel_bad $boot)
+if [ ! -f $boot ]; then
+	skip=$((skip + 1))
+	echo "ok $n boot:kernel-log # SKIP no boot log saved by vm/init.sh"
+elif [ -n "$bad" ]; then
+	skip=$((skip + 1))
+	echo "ok $n boot:kernel-log # SKIP the kernel's boot log, before nhot.ko was loaded, has findings (not the module's)"
+	echo "$bad" | sed 's/^/#   found: /'
+	sed 's/^/#   dmesg: /' $boot | tail -60
+else
+	pass=$((pass + 1))
+	echo "ok $n boot:kernel-log"
+fi
+
 n=$((n + 1))
 dmesg -c >$tmp/dmesg
 bad=$(kernel_bad $tmp/dmesg)
 if [ -n "$bad" ]; then
 	fail=$((fail + 1))
-	echo "not ok $n boot-and-module-load:kernel-log"
+	echo "not ok $n module-load:kernel-log"
 	echo "$bad" | sed 's/^/#   found: /'
 	sed 's/^/#   dmesg: /' $tmp/dmesg | tail -60
 else
 	pass=$((pass + 1))
-	echo "ok $n boot-and-module-load:kernel-log"
+	echo "ok $n module-load:kernel-log"
 fi
 
 prev=
