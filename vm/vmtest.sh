@@ -5,7 +5,8 @@
 # --pci): every test with a sim and a pci variant runs on both engines.
 # Then, per kernel, the PCI scenarios that need a special emulator, each in a
 # guest of its own (selftests/drivers/nhot/nhot_pci.c): "faults" (an error
-# status, a stall, the emulator dying mid-job), "bad-signature" and
+# status, a stall, a device-level fatal error, the emulator dying mid-job),
+# "bad-signature" and
 # "one-vector" (QEMU wires one MSI-X vector).
 #
 # Both kernels boot at once (most of a run is waiting on the engine's
@@ -62,7 +63,7 @@ if [ "$pci" != 0 ]; then
 fi
 # The PCI scenarios: name|nhot-emu options|the tests (KSFT_ONLY of ksft-run.sh).
 scenarios=(
-	"faults|--inject-error 2 --stall 4 --die 7|^nhot_pci fault\\."
+	"faults|--inject-error 2 --stall 4 --fatal 7 --die 10|^nhot_pci fault\\."
 	"bad-signature|--bad-signature|^nhot_pci global\\.bad_signature_refused$"
 	"one-vector|--vectors 1|^nhot_pci pci\\."
 )
