@@ -42,7 +42,7 @@ static struct {
 	 */
 	cpu_task_fn fn;
 	void *arg;
-	size_t ntasks;
+	_Atomic size_t ntasks;
 	/*
 	 * (job number << 32) | next task: a worker claims a task with a CAS
 	 * that fails if the job changed, so one that wakes late never runs a
@@ -172,9 +172,18 @@ void cpu_parallel(int threads, size_t ntasks, cpu_task_fn fn, void *arg)
 		run_alone(ntasks, fn, arg);
 		return;
 	}
+	/*
+	 * Close the last job's ticket before ntasks changes: a worker that
+	 * woke late for it could otherwise read its spent ticket, check the
+	 * index against the new, larger ntasks, claim it with a CAS that still
+	 * matches, and run the new job's task while done is being reset (the
+	 * caller then returned early and freed buffers under it: seen as an
+	 * ASan heap overflow under load). Index ~0 is past any job.
+	 */
+	atomic_store(&pool.ticket, UINT64_MAX);
 	pool.fn = fn;
 	pool.arg = arg;
-	pool.ntasks = ntasks;
+	atomic_store(&pool.ntasks, ntasks);
 	atomic_store(&pool.done, 0);
 	generation = atomic_load(&pool.generation) + 1;
 	if (generation == GENERATION_QUIT)
