@@ -31,16 +31,7 @@
 #include <string.h>
 
 #include "cpu_conv.h"
-
-/* Per 16 output channels: the epilogue constants as ready vectors. */
-struct epi_block {
-	__m512i bias;		/* 16 x s32 bias_adj */
-	__m512i mult[2];	/* even / odd channels, 8 x s64 each */
-	__m512i round[2];
-	__m512i shift[2];
-	__m512i round32;	/* 16 x s32: 2^(shift-33), see requant16_hi() */
-	__m512i shift32;	/* 16 x s32: shift - 32 */
-};
+#include "cpu_epi_avx512.h"
 
 /* Bytes of A rows packed per task (im2col), to stay in L2. */
 #define A_BLOCK_BYTES	(96 * 1024)
@@ -72,164 +63,6 @@ static inline int32_t load32(const void *p)
 
 	memcpy(&v, p, sizeof(v));
 	return v;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Epilogue: requantization                                               */
-
-/*
- * The requantization of docs/arith.md 2.1, rq(v) = floor((v*M + 2^(s-1)) / 2^s),
- * has two exact forms here. Both start from P = v*M, exact in 64 bits
- * (|v| < 2^31, M < 2^31, so |P| < 2^62), from vpmuldq.
- *
- * requant16() adds 2^(s-1) and shifts in 64-bit lanes, clamps in 64-bit
- * lanes (the result may be far outside int32 when M * 2^-s is large) and
- * narrows: valid for every M and s.
- *
- * requant16_hi() needs s >= 33 (or M = 0) on every channel of the layer,
- * i.e. a multiplier M * 2^-s below 2^-2, which is every real layer's case.
- * Then 2^(s-1) = 2^32 * 2^(s-33) and, since floor(floor(x / a) / b) =
- * floor(x / (a*b)) for integers x and a, b > 0,
- *     rq(v) = floor((floor(P / 2^32) + 2^(s-33)) / 2^(s-32)).
- * floor(P / 2^32) is the high dword of P, which vpmuldq leaves in the odd
- * dword of each lane, so one shuffle gathers the 16 of them; |P / 2^32| <
- * 2^30 and 2^(s-33) <= 2^29, so the sum cannot overflow int32, nor can
- * adding out_zero (<= 255) to the result (|rq| < 2^30). The clamp and the
- * addition of out_zero then run in 32-bit lanes: 10 vector operations per 16
- * outputs against 15. M = 0 gives P = 0, rq = 0 with round32 0, shift32 1.
- * Whether every channel qualifies is decided once per layer (epi_hi_ok()).
- */
-
-/*
- * Fills blocks[b] for channels first + b*16 + lane (lane valid while
- * b*16 + lane < count); zero constants beyond, whose outputs are never stored.
- */
-static void build_epi_blocks(const struct cpu_job *job, uint32_t first, uint32_t count,
-			     struct epi_block *blocks)
-{
-	uint32_t nblk = (count + 15) / 16, b, lane;
-
-	for (b = 0; b < nblk; b++) {
-		int32_t bias[16] = { 0 };
-		int64_t m[2][8] = { { 0 } }, r[2][8] = { { 0 } }, s[2][8] = { { 0 } };
-
-		for (lane = 0; lane < 16 && b * 16 + lane < count; lane++) {
-			uint32_t o = first + b * 16 + lane;
-
-			bias[lane] = job->bias_adj[o];
-			m[lane & 1][lane / 2] = job->mult[o];
-			r[lane & 1][lane / 2] = job->round[o];
-			s[lane & 1][lane / 2] = job->shift[o];
-		}
-		blocks[b].bias = _mm512_loadu_si512(bias);
-		{
-			int32_t r32[16] = { 0 }, s32[16];
-
-			for (lane = 0; lane < 16; lane++) {
-				int64_t sh = s[lane & 1][lane / 2], mu = m[lane & 1][lane / 2];
-
-				/* Channels requant16_hi() cannot take are never used with it. */
-				s32[lane] = mu && sh >= 33 ? (int32_t)(sh - 32) : 1;
-				if (mu && sh >= 33)
-					r32[lane] = (int32_t)1 << (sh - 33);
-			}
-			blocks[b].round32 = _mm512_loadu_si512(r32);
-			blocks[b].shift32 = _mm512_loadu_si512(s32);
-		}
-		for (lane = 0; lane < 2; lane++) {
-			blocks[b].mult[lane] = _mm512_loadu_si512(m[lane]);
-			blocks[b].round[lane] = _mm512_loadu_si512(r[lane]);
-			blocks[b].shift[lane] = _mm512_loadu_si512(s[lane]);
-		}
-	}
-}
-
-static __m512i narrow_index(void);
-
-struct epi_consts {
-	__m512i lo, hi;		/* 64-bit lanes: clamp bounds minus out_zero */
-	__m512i zero;		/* 32-bit lanes: out_zero */
-	__m512i act_min, act_max;	/* 32-bit lanes */
-	__m512i narrow;		/* see narrow_index() */
-	int hi_ok;		/* requant16_hi() is exact for every channel */
-};
-
-/* Non-zero when every channel has M = 0 or s >= 33 (see above). */
-static int epi_hi_ok(const struct cpu_job *job)
-{
-	uint32_t o;
-
-	for (o = 0; o < job->l->out_c; o++)
-		if (job->mult[o] && job->shift[o] < 33)
-			return 0;
-	return 1;
-}
-
-static void epi_consts_init(const struct cpu_job *job, struct epi_consts *k)
-{
-	k->lo = _mm512_set1_epi64(job->lo);
-	k->hi = _mm512_set1_epi64(job->hi);
-	k->zero = _mm512_set1_epi32((int)job->l->out_zero);
-	k->act_min = _mm512_set1_epi32((int)job->l->act_min);
-	k->act_max = _mm512_set1_epi32((int)job->l->act_max);
-	k->narrow = narrow_index();
-	k->hi_ok = epi_hi_ok(job);
-}
-
-static inline __m128i requant16_hi(__m512i acc, const struct epi_block *e,
-				   const struct epi_consts *k)
-{
-	__m512i pe = _mm512_mul_epi32(acc, e->mult[0]);
-	__m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), e->mult[1]);
-	/* Even dwords from pe's high halves, odd ones are po's high halves. */
-	__m512i r = _mm512_mask_shuffle_epi32(po, 0x5555, pe, _MM_PERM_CDAB);
-
-	r = _mm512_srav_epi32(_mm512_add_epi32(r, e->round32), e->shift32);
-	r = _mm512_add_epi32(r, k->zero);
-	r = _mm512_min_epi32(_mm512_max_epi32(r, k->act_min), k->act_max);
-	return _mm512_castsi512_si128(_mm512_permutexvar_epi8(k->narrow, r));
-}
-
-/* requant16() of an accumulator that already holds the bias. */
-static inline __m128i requant16_biased(__m512i acc, const struct epi_block *e,
-				       const struct epi_consts *k)
-{
-	__m512i pe, po, r;
-
-	if (k->hi_ok)
-		return requant16_hi(acc, e, k);
-	pe = _mm512_mul_epi32(acc, e->mult[0]);
-	po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), e->mult[1]);
-	pe = _mm512_srav_epi64(_mm512_add_epi64(pe, e->round[0]), e->shift[0]);
-	po = _mm512_srav_epi64(_mm512_add_epi64(po, e->round[1]), e->shift[1]);
-	pe = _mm512_min_epi64(_mm512_max_epi64(pe, k->lo), k->hi);
-	po = _mm512_min_epi64(_mm512_max_epi64(po, k->lo), k->hi);
-	/* Odd dwords from po's low halves. */
-	r = _mm512_mask_shuffle_epi32(pe, 0xAAAA, po, _MM_PERM_CDAB);
-	r = _mm512_add_epi32(r, k->zero);
-	/*
-	 * The low byte of each dword (0..255 after the clamp) to bytes 0..15.
-	 * Not vpmovdb: the compiler folds it into its store form, which is
-	 * slow on AMD cores.
-	 */
-	return _mm512_castsi512_si128(_mm512_permutexvar_epi8(k->narrow, r));
-}
-
-static inline __m128i requant16(__m512i acc, const struct epi_block *e,
-				const struct epi_consts *k)
-{
-	return requant16_biased(_mm512_add_epi32(acc, e->bias), e, k);
-}
-
-/* The narrowing index of requant16(): byte i <- byte 4i. */
-static __m512i narrow_index(void)
-{
-	int8_t idx[64];
-	int i;
-
-	for (i = 0; i < 64; i++)
-		idx[i] = (int8_t)(4 * (i % 16));
-	return _mm512_loadu_si512(idx);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -802,8 +635,6 @@ out_free:
 	return ret;
 }
 
-static int dw_conv(struct cpu_job *job);
-
 static int avx512_conv(struct cpu_job *job)
 {
 	const struct nhot_layer *l = job->l;
@@ -812,7 +643,7 @@ static int avx512_conv(struct cpu_job *job)
 	int ret = -ENOMEM;
 
 	if (l->type == NHOT_LAYER_CONV2D && job->cg == 1 && job->og == 1)
-		return dw_conv(job);
+		return cpu_dw_conv_avx512(job);
 	if (l->type == NHOT_LAYER_FC && l->batch <= GEMV_MAX_ROWS)
 		return cpu_gemv_fc_avx512(job);
 
@@ -844,8 +675,8 @@ static int avx512_conv(struct cpu_job *job)
 	if (ret)
 		goto out_free;
 	for (i = 0; i < job->groups; i++)
-		build_epi_blocks(job, i * job->og, job->og, gp->epi + (size_t)i * gp->blk16);
-	epi_consts_init(job, &gp->consts);
+		cpu_epi_blocks_build(job, i * job->og, job->og, gp->epi + (size_t)i * gp->blk16);
+	cpu_epi_consts_init(job, &gp->consts);
 
 	gp->m = (uint32_t)(job->s.out_n * job->s.out_h * job->s.out_w);
 	gp->direct = is_direct(job);
@@ -916,213 +747,6 @@ out_free:
 		cpu_free(gp->b);
 	}
 	cpu_free(gp);
-	return ret;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Depthwise                                                              */
-
-/*
- * Per output row and 16-channel block, the KH input rows the window covers
- * are widened once into 32-bit lanes (padding columns and rows as in_zero),
- * so each input value is converted once and used by up to KW outputs; then
- * every tap is one vpdpwssd: the weight sits in the low 16 bits of a dword
- * whose high half meets the input's zero high half, giving x * w exactly.
- */
-/* Output rows per depthwise task. */
-#define DW_BAND		8
-
-struct dw_plan {
-	const struct cpu_job *job;
-	uint32_t taps;		/* KH * KW */
-	uint32_t cblocks;	/* 16-channel blocks */
-	uint32_t span;		/* pad_left + W + pad_right */
-	int32_t *w;		/* [cblock][tap][16 channels]: (uint16_t)w */
-	struct epi_block *epi;	/* [cblock] */
-	struct epi_consts consts;
-	__m512i *scratch;	/* per worker: KH rows of span vectors */
-};
-
-/*
- * One output row of one channel block for the common 3x3, stride 1 kernel:
- * one chain of nine vpdpwssd per output, starting from the bias (the
- * iterations over ox overlap each other's latency).
- */
-static void dw_row_3x3(const struct dw_plan *dp, const __m512i *const *rows, const int32_t *wb,
-		       uint32_t cb, __mmask16 m, uint8_t *out, uint32_t C)
-{
-	const __m512i *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
-	const __m512i bias = dp->epi[cb].bias;
-	__m512i w[9];
-	uint32_t ox, t;
-
-	for (t = 0; t < 9; t++)
-		w[t] = _mm512_loadu_si512(wb + t * 16);
-	for (ox = 0; ox < dp->job->s.out_w; ox++) {
-		__m512i a = _mm512_dpwssd_epi32(bias, r0[ox], w[0]);
-		__m128i r;
-
-		a = _mm512_dpwssd_epi32(a, r0[ox + 1], w[1]);
-		a = _mm512_dpwssd_epi32(a, r0[ox + 2], w[2]);
-		a = _mm512_dpwssd_epi32(a, r1[ox], w[3]);
-		a = _mm512_dpwssd_epi32(a, r1[ox + 1], w[4]);
-		a = _mm512_dpwssd_epi32(a, r1[ox + 2], w[5]);
-		a = _mm512_dpwssd_epi32(a, r2[ox], w[6]);
-		a = _mm512_dpwssd_epi32(a, r2[ox + 1], w[7]);
-		a = _mm512_dpwssd_epi32(a, r2[ox + 2], w[8]);
-		r = requant16_biased(a, &dp->epi[cb], &dp->consts);
-		if (m == 0xffff)
-			_mm_storeu_si128((void *)(out + (size_t)ox * C), r);
-		else
-			_mm_mask_storeu_epi8(out + (size_t)ox * C, m, r);
-	}
-}
-
-/* Input row iy (padding rows as in_zero) of channel block c0, widened into row[]. */
-static void dw_widen_row(const struct dw_plan *dp, uint32_t n, int64_t iy, uint32_t c0,
-			 __mmask16 m, __m512i *row)
-{
-	const struct nhot_layer *l = dp->job->l;
-	const __m512i zin = _mm512_set1_epi32((int)l->in_zero);
-	/* Locals: the stores below may alias *l as far as the compiler knows. */
-	const uint32_t pad_left = l->pad_left, in_w = l->in_w, span = dp->span, C = l->in_c;
-	const uint8_t *line;
-	uint32_t px;
-
-	if (iy < 0 || iy >= l->in_h) {
-		for (px = 0; px < span; px++)
-			row[px] = zin;
-		return;
-	}
-	line = dp->job->t->input + (((size_t)n * l->in_h + (size_t)iy) * in_w) * C + c0;
-	for (px = 0; px < pad_left; px++)
-		row[px] = zin;
-	if (m == 0xffff) {
-		for (px = 0; px < in_w; px++)
-			row[pad_left + px] = _mm512_cvtepu8_epi32(
-				_mm_loadu_si128((const void *)(line + (size_t)px * C)));
-	} else {
-		for (px = 0; px < in_w; px++)
-			row[pad_left + px] = _mm512_cvtepu8_epi32(
-				_mm_maskz_loadu_epi8(m, line + (size_t)px * C));
-	}
-	for (px = pad_left + in_w; px < span; px++)
-		row[px] = zin;
-}
-
-/*
- * Task: DW_BAND output rows of one image. With stride_h = dilation_h = 1 the
- * windows of consecutive output rows share KH - 1 input rows: widened rows
- * live in slot iy mod KH (distinct within a window) and are widened once per
- * band and channel block, not once per output row.
- */
-static void dw_task(void *arg, size_t task, int worker)
-{
-	const struct dw_plan *dp = arg;
-	const struct cpu_job *job = dp->job;
-	const struct nhot_layer *l = job->l;
-	uint32_t bands = (job->s.out_h + DW_BAND - 1) / DW_BAND;
-	uint32_t n = (uint32_t)(task / bands), oy0 = (uint32_t)(task % bands) * DW_BAND;
-	uint32_t oy1 = oy0 + DW_BAND < job->s.out_h ? oy0 + DW_BAND : job->s.out_h;
-	uint32_t C = l->in_c, KH = l->kernel_h, ox, cb, ky, kx, oy;
-	__m512i *rows = dp->scratch + (size_t)worker * KH * dp->span;
-	const int reuse = l->stride_h == 1 && l->dilation_h == 1;
-	const int fast3x3 = l->kernel_h == 3 && l->kernel_w == 3 && l->stride_w == 1 &&
-			    l->dilation_w == 1;
-
-	for (cb = 0; cb < dp->cblocks; cb++) {
-		uint32_t c0 = cb * 16, left = C - c0;
-		__mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-		const int32_t *wb = dp->w + (size_t)cb * dp->taps * 16;
-		int64_t tag[NHOT_MAX_KERNEL];
-		const __m512i *rp[NHOT_MAX_KERNEL];
-
-		for (ky = 0; ky < KH; ky++)
-			tag[ky] = INT64_MIN;
-		for (oy = oy0; oy < oy1; oy++) {
-			uint8_t *out = job->t->output +
-				       ((size_t)n * job->s.out_h + oy) * job->s.out_w * C + c0;
-
-			for (ky = 0; ky < KH; ky++) {
-				int64_t iy = (int64_t)oy * l->stride_h - l->pad_top +
-					     (int64_t)ky * l->dilation_h;
-				uint32_t slot = reuse ? (uint32_t)(((iy % KH) + KH) % KH) : ky;
-				__m512i *row = rows + (size_t)slot * dp->span;
-
-				if (!reuse || tag[slot] != iy) {
-					dw_widen_row(dp, n, iy, c0, m, row);
-					tag[slot] = iy;
-				}
-				rp[ky] = row;
-			}
-			if (fast3x3) {
-				dw_row_3x3(dp, rp, wb, cb, m, out, C);
-				continue;
-			}
-			for (ox = 0; ox < job->s.out_w; ox++) {
-				__m512i acc = dp->epi[cb].bias;
-				__m128i r;
-
-				for (ky = 0; ky < KH; ky++) {
-					const __m512i *row = rp[ky] + ox * l->stride_w;
-					const int32_t *wk = wb + (size_t)ky * l->kernel_w * 16;
-
-					for (kx = 0; kx < l->kernel_w; kx++)
-						acc = _mm512_dpwssd_epi32(acc, row[kx * l->dilation_w],
-									  _mm512_loadu_si512(wk + kx * 16));
-				}
-				r = requant16_biased(acc, &dp->epi[cb], &dp->consts);
-				if (m == 0xffff)
-					_mm_storeu_si128((void *)(out + (size_t)ox * C), r);
-				else
-					_mm_mask_storeu_epi8(out + (size_t)ox * C, m, r);
-			}
-		}
-	}
-}
-
-static int dw_conv(struct cpu_job *job)
-{
-	const struct nhot_layer *l = job->l;
-	struct dw_plan dp = { .job = job };
-	uint32_t C = l->in_c, c, t;
-	int8_t *rows = NULL;
-	int32_t *rowsum = NULL;
-	int ret = -ENOMEM;
-
-	dp.taps = l->kernel_h * l->kernel_w;
-	dp.cblocks = (C + 15) / 16;
-	dp.span = l->pad_left + l->in_w + l->pad_right;
-	rows = cpu_alloc((size_t)C * dp.taps);
-	rowsum = cpu_alloc(sizeof(*rowsum) * C);
-	dp.w = cpu_zalloc(sizeof(int32_t) * dp.cblocks * dp.taps * 16);
-	dp.epi = cpu_alloc(sizeof(struct epi_block) * dp.cblocks);
-	dp.scratch = cpu_alloc(sizeof(__m512i) * l->kernel_h * dp.span * job->threads);
-	if (!rows || !rowsum || !dp.w || !dp.epi || !dp.scratch)
-		goto out_free;
-	for (c = 0; c < C; c++) {
-		ret = cpu_decode_row(job, c, rows + (size_t)c * dp.taps, &rowsum[c]);
-		if (ret)
-			goto out_free;
-	}
-	ret = cpu_epilogue_prepare(job, rowsum);
-	if (ret)
-		goto out_free;
-	for (c = 0; c < C; c++)
-		for (t = 0; t < dp.taps; t++)
-			dp.w[((size_t)(c / 16) * dp.taps + t) * 16 + c % 16] =
-				(uint16_t)(int16_t)rows[(size_t)c * dp.taps + t];
-	build_epi_blocks(job, 0, C, dp.epi);
-	epi_consts_init(job, &dp.consts);
-	cpu_parallel(job->threads, (size_t)job->s.out_n *
-		     ((job->s.out_h + DW_BAND - 1) / DW_BAND), dw_task, &dp);
-	ret = 0;
-out_free:
-	cpu_free(dp.scratch);
-	cpu_free(dp.epi);
-	cpu_free(dp.w);
-	cpu_free(rowsum);
-	cpu_free(rows);
 	return ret;
 }
 

@@ -83,6 +83,8 @@ void cpu_add_portable(const struct cpu_job *job);
 void cpu_pool_portable(const struct cpu_job *job);
 /* FC of a small batch, decoding the codes on the fly (cpu_gemv_avx512.c). */
 int cpu_gemv_fc_avx512(struct cpu_job *job);
+/* Depthwise CONV2D (cpu_dw_avx512.c). */
+int cpu_dw_conv_avx512(struct cpu_job *job);
 /* The AVX-512 ADD and pools (cpu_eltwise_avx512.c). */
 void cpu_add_avx512(const struct cpu_job *job);
 void cpu_pool_avx512(const struct cpu_job *job);
