@@ -389,4 +389,148 @@ TEST(isa_and_thread_controls)
 	EXPECT_EQ(0, nhot_cpu_set_threads(2));
 }
 
+/*
+ * The depthwise kernels of cpu_dw_avx512.c: the byte kernel of 3x3, stride_w
+ * 1, dilation 1 layers (any stride_h) and the word kernel of every other
+ * depthwise shape. Each shape runs with every valid (n, b) of S(n, b):
+ * channel counts around the 16-lane blocks (1, 15, 16, 17, 33, 96), widths
+ * and heights from 1, padding 0 to 2 (the most a 3-tap window allows),
+ * outputs across several DW_BAND bands, batch 2; zero points 0 and 255,
+ * narrow clamps, and both requantization forms (every shift >= 33, or
+ * saturating multipliers with small shifts and biases at +-2^30).
+ */
+struct dw_shape {
+	uint32_t in_h, in_w, c, batch;
+	uint32_t kh, kw, stride_h, stride_w, dil_h, dil_w;
+	uint32_t pad_t, pad_b, pad_l, pad_r;
+};
+
+static const struct dw_shape dw_shapes[] = {
+	/* the byte kernel */
+	{ 5, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },
+	{ 1, 2, 16, 1, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2 },
+	{ 7, 17, 17, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },
+	{ 9, 33, 33, 1, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0 },
+	{ 12, 5, 96, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },
+	{ 11, 9, 15, 1, 3, 3, 2, 1, 1, 1, 0, 2, 2, 0 },
+	{ 19, 3, 48, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
+	{ 21, 20, 32, 1, 3, 3, 1, 1, 1, 1, 1, 1, 0, 2 },
+	/* the word kernel */
+	{ 9, 9, 20, 1, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1 },
+	{ 8, 7, 17, 1, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2 },
+	{ 7, 11, 16, 1, 3, 3, 1, 1, 1, 2, 1, 1, 2, 2 },
+	{ 10, 6, 33, 2, 3, 3, 1, 1, 2, 1, 2, 2, 1, 1 },
+	{ 6, 8, 18, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1 },
+	{ 6, 8, 18, 1, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0 },
+};
+
+/* Parameters of variant v: hi-shift channels (v even) or the 64-bit form. */
+static void dw_params(struct layer_gen_rng *rng, struct layer_gen_case *c, int v)
+{
+	static const int32_t biases[] = { 1 << 30, -(1 << 30), 0, 12345 };
+	uint32_t o;
+
+	for (o = 0; o < c->layer.out_c; o++) {
+		struct nhot_chan_params *p = &c->params[o];
+
+		p->bias = (int32_t)layer_gen_range(rng, -(1 << 14), 1 << 14);
+		if (v % 2 == 0) {
+			p->mult = o % 7 == 3 ? 0 : (1u << 30) + layer_gen_below(rng, 1u << 30);
+			p->shift = 33 + layer_gen_below(rng, 10);
+		} else {
+			p->mult = o % 2 ? 0x7fffffff : layer_gen_below(rng, 1u << 31);
+			p->shift = 1 + layer_gen_below(rng, 40);
+			p->bias = biases[o % 4];
+		}
+	}
+}
+
+static int make_dw_case(struct layer_gen_rng *rng, const struct dw_shape *s, uint32_t n,
+			uint32_t b, int v, struct layer_gen_case *c)
+{
+	static const uint32_t zeros[] = { 0, 255, 128 };
+	struct nhot_layer *l = &c->layer;
+	int16_t set[NHOT_SET_MAX];
+	int size = nhot_set_values((int)n, (int)b, set, NHOT_SET_MAX);
+	uint64_t i, nw;
+
+	memset(c, 0, sizeof(*c));
+	if (size <= 0)
+		return -EINVAL;
+	l->type = NHOT_LAYER_CONV2D;
+	l->w_n = n;
+	l->w_b = b;
+	l->batch = s->batch;
+	l->in_h = s->in_h;
+	l->in_w = s->in_w;
+	l->in_c = l->out_c = l->groups = s->c;
+	l->kernel_h = s->kh;
+	l->kernel_w = s->kw;
+	l->stride_h = s->stride_h;
+	l->stride_w = s->stride_w;
+	l->dilation_h = s->dil_h;
+	l->dilation_w = s->dil_w;
+	l->pad_top = s->pad_t;
+	l->pad_bottom = s->pad_b;
+	l->pad_left = s->pad_l;
+	l->pad_right = s->pad_r;
+	l->in_zero = zeros[v % 3];
+	l->out_zero = zeros[(v + 1) % 3];
+	l->act_min = v % 4 == 3 ? 40 : 0;
+	l->act_max = v % 4 == 3 ? 200 : 255;
+	if (nhot_layer_check(l, &c->shape))
+		return -EINVAL;
+	nw = (uint64_t)l->out_c * c->shape.k;
+	c->values = malloc(nw);
+	c->input = malloc(c->shape.input_bytes);
+	c->weights = malloc(c->shape.weight_bytes);
+	c->params = malloc(c->shape.params_bytes);
+	c->output = malloc(c->shape.output_bytes);
+	if (!c->values || !c->input || !c->weights || !c->params || !c->output)
+		return -ENOMEM;
+	for (i = 0; i < c->shape.input_bytes; i++)
+		c->input[i] = v % 5 == 4 ? (uint8_t)(i % 3 ? 255 : 0) :
+					   (uint8_t)layer_gen_below(rng, 256);
+	for (i = 0; i < nw; i++)
+		c->values[i] = (int8_t)set[v % 5 == 4 ? (i % 2 ? (uint32_t)size - 1 : 0) :
+					   layer_gen_below(rng, (uint32_t)size)];
+	dw_params(rng, c, v);
+	c->t = (struct nhot_tensors){
+		.input = c->input, .input_len = c->shape.input_bytes,
+		.weights = c->weights, .weights_len = c->shape.weight_bytes,
+		.params = c->params, .params_len = c->shape.params_bytes,
+		.output = c->output, .output_len = c->shape.output_bytes,
+	};
+	return nhot_pack((int)n, (int)b, c->values, l->out_c, c->shape.k, c->weights,
+			 c->shape.weight_bytes);
+}
+
+TEST(depthwise_kernels)
+{
+	const char *isas[3];
+	int nisa = usable_isas(isas), bad = 0, index = 0;
+	uint64_t seed = test_seed() + 8;
+	struct layer_gen_rng rng;
+	uint32_t n, b;
+	size_t s;
+
+	layer_gen_seed(&rng, seed);
+	for (s = 0; s < sizeof(dw_shapes) / sizeof(dw_shapes[0]); s++) {
+		for (n = NHOT_MIN_N; n <= NHOT_MAX_N; n++) {
+			for (b = NHOT_MIN_B; b <= NHOT_MAX_B; b++, index++) {
+				struct layer_gen_case c;
+
+				if (nhot_set_size((int)n, (int)b) <= 0)
+					continue;
+				ASSERT_EQ(0, make_dw_case(&rng, &dw_shapes[s], n, b, index, &c));
+				/* A valid job: the kernels run, not an early error. */
+				ASSERT_EQ(0, nhot_ref_run(&c.layer, &c.t, NULL));
+				bad += compare_case(&c, isas, nisa, seed, index);
+				layer_gen_free(&c);
+			}
+		}
+	}
+	EXPECT_EQ(0, bad);
+}
+
 TEST_HARNESS_MAIN
