@@ -3,29 +3,31 @@
  * Depthwise convolution on AVX-512 (one input and one output channel per
  * group), called by the AVX-512 backend's conv for such layers.
  *
- * Work goes by 16-channel blocks: per output row, the KH input rows that the
- * window covers are first prepared once per block (padding columns and rows
- * as in_zero) into a small buffer that stays in L1 and serves every output
- * of the row, and of the next rows that share it; then each output vector
- * (16 channels of one position) is a short chain of VNNI dot products from
- * the bias, and the shared requantization epilogue.
+ * Work goes by 16-channel blocks and bands of output rows. The input rows a
+ * window covers are first prepared into a small per-worker buffer (padding
+ * columns and rows as in_zero), once per band and block: consecutive output
+ * rows share KH - 1 of them. Then each output vector (16 channels of one
+ * position) is a short chain of VNNI dot products from the bias, and the
+ * shared requantization epilogue. Two kernels:
  *
- * Two kernels:
- *
- * - 3 taps wide, stride_w = dilation_w = 1 (MobileNet's 3x3; any KH, stride_h
- *   and dilation_h): a prepared row is the input's bytes, 16 per pixel, so
- *   one 64-byte load at pixel ox holds pixels ox..ox+3 of the block, and one
- *   vpermb turns it into the dwords (x[ox], x[ox+1], x[ox+2], x[ox+3]) of each
- *   channel: vpdpbusd (u8 input x s8 weight, four products per dword) then
- *   does a whole kernel row at once, the fourth weight byte 0. Per 16 outputs
- *   of a 3x3: 3 loads, 3 vpermb and 3 vpdpbusd, where the word kernel below
- *   needs 9 vpdpwssd. dw3x3 of make bench (112x112x96): 386 -> 207 us p50 at 1
- *   thread.
+ * - 3x3, stride_w = dilation_h = dilation_w = 1 (MobileNet's; any stride_h):
+ *   bytes and vpdpbusd (u8 input x s8 weight, four products per dword). The
+ *   prepared rows form a ring of 4 slots, interleaved per pixel: 64 bytes =
+ *   the pixel's 16 channels in each slot. One load and one vpermb give each
+ *   channel's dword (x[iy][px], x[iy+1][px], x[iy+2][px], x[unused slot][px])
+ *   for one output row: the column of the window at px, which serves the 3
+ *   outputs ox = px-2..px, each one vpdpbusd per kernel column (the fourth
+ *   weight byte 0). Per 16 outputs: 1 load, 1 vpermb, 3 vpdpbusd, where the
+ *   word kernel needs 9 loads and 9 vpdpwssd.
  *
  * - every other shape: a prepared row holds each input value widened to 32
  *   bits, and every tap is one vpdpwssd whose weight sits in the low 16 bits
  *   of a dword whose high half meets the input's zero high half (x * w
  *   exactly).
+ *
+ * dw3x3 of make bench (112x112x96, one thread, own harness p50): word kernel
+ * 386 us; bytes with one vpermb per tap and one block per pass over the band
+ * 207 us; the column kernel, blocks prepared in groups, 177 us.
  */
 #include <errno.h>
 #include <immintrin.h>
@@ -36,32 +38,37 @@
 
 /* Output rows per depthwise task. */
 #define DW_BAND		8
-
-struct dw_plan;
-
+/* The 3x3 kernel's ring: the 3 rows of a window and the next one. */
+#define DW3_SLOTS	4
 /*
- * Prepares input row iy (a padding row when outside the image) of image n,
- * channel block c0 (lanes outside m: any value), into row.
+ * Ring bytes per worker that the 3x3 kernel aims at: the blocks of a group
+ * are prepared together (one pass over each input row's bytes) while their
+ * rings stay in L1 (48 KiB on Zen 5).
  */
-typedef void (*dw_prepare_fn)(const struct dw_plan *dp, uint32_t n, int64_t iy, uint32_t c0,
-			      __mmask16 m, void *row);
-/* One output row of channel block cb from the KH prepared rows. */
-typedef void (*dw_compute_fn)(const struct dw_plan *dp, const void *const *rows, uint32_t cb,
-			      __mmask16 m, uint8_t *out);
+#define DW3_RING_BUDGET	(32 * 1024)
 
 struct dw_plan {
 	const struct cpu_job *job;
 	uint32_t cblocks;		/* 16-channel blocks */
 	uint32_t span;			/* pad_left + W + pad_right */
-	size_t row_bytes;		/* one prepared row, a multiple of 64 */
-	dw_prepare_fn prepare;
-	dw_compute_fn compute;
-	void *w;			/* per channel block, in the kernel's layout */
-	size_t w_block_bytes;
+	uint32_t group;			/* 3x3: blocks prepared together */
+	size_t ring_bytes;		/* 3x3: one block's ring; else one widened row */
+	__m512i *w;			/* per block, in the kernel's layout */
+	size_t w_vectors;		/* per block */
+	__m512i column[DW3_SLOTS];	/* 3x3: vpermb index per ring rotation */
 	struct epi_block *epi;		/* [cblock] */
 	struct epi_consts consts;
-	uint8_t *scratch;		/* per worker: KH prepared rows */
+	uint8_t *scratch;		/* per worker */
+	size_t scratch_bytes;		/* per worker */
 };
+
+/* Lanes of block cb that hold channels. */
+static inline __mmask16 dw_lanes(const struct dw_plan *dp, uint32_t cb)
+{
+	uint32_t left = dp->job->l->in_c - cb * 16;
+
+	return left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+}
 
 /* The 16-byte result of one output position, stored under m. */
 static inline void dw_store16(uint8_t *dst, __m128i r, __mmask16 m)
@@ -72,134 +79,174 @@ static inline void dw_store16(uint8_t *dst, __m128i r, __mmask16 m)
 		_mm_mask_storeu_epi8(dst, m, r);
 }
 
-/* --- 3 taps wide, stride 1: bytes and vpdpbusd ---------------------------- */
-
-/*
- * A prepared row: span + 1 pixels of 16 bytes. The last one is read by the
- * 64-byte load of the last output (its fourth pixel, whose weight is 0) and
- * holds in_zero so that every byte read is defined.
- */
-static size_t dw3_row_bytes(uint32_t span)
+/* Image n and output rows [*oy0, *oy1) of a task. */
+static void dw_band(const struct cpu_job *job, size_t task, uint32_t *n, uint32_t *oy0,
+		    uint32_t *oy1)
 {
-	return ((size_t)(span + 1) * 16 + 63) & ~(size_t)63;
+	uint32_t bands = (job->s.out_h + DW_BAND - 1) / DW_BAND;
+
+	*n = (uint32_t)(task / bands);
+	*oy0 = (uint32_t)(task % bands) * DW_BAND;
+	*oy1 = *oy0 + DW_BAND < job->s.out_h ? *oy0 + DW_BAND : job->s.out_h;
 }
 
-static void dw3_prepare(const struct dw_plan *dp, uint32_t n, int64_t iy, uint32_t c0,
-			__mmask16 m, void *row)
+static size_t dw_tasks(const struct cpu_job *job)
+{
+	return (size_t)job->s.out_n * ((job->s.out_h + DW_BAND - 1) / DW_BAND);
+}
+
+/* --- 3x3, stride_w 1: columns of bytes and vpdpbusd ------------------------ */
+
+/*
+ * Input row iy (a padding row outside the image) of image n into ring slot
+ * slot of the blocks cb0 .. cb0+g-1, reading each pixel's channels at once.
+ */
+static void dw3_prepare(const struct dw_plan *dp, uint8_t *ring, uint32_t n, int64_t iy,
+			uint32_t cb0, uint32_t g, uint32_t slot)
 {
 	const struct nhot_layer *l = dp->job->l;
 	const __m128i zin = _mm_set1_epi8((char)l->in_zero);
 	/* Locals: the stores below may alias *l as far as the compiler knows. */
-	const uint32_t pad_left = l->pad_left, in_w = l->in_w, C = l->in_c;
-	const uint32_t pixels = dp->span + 1;
-	__m128i *px16 = row;
+	const uint32_t pad_left = l->pad_left, in_w = l->in_w, span = dp->span, C = l->in_c;
+	const size_t ring_bytes = dp->ring_bytes;
+	const __mmask16 last = dw_lanes(dp, cb0 + g - 1);
+	uint8_t *dst = ring + (size_t)slot * 16;
 	const uint8_t *line;
-	uint32_t px;
+	uint32_t px, b;
 
 	if (iy < 0 || iy >= l->in_h) {
-		for (px = 0; px < pixels; px++)
-			px16[px] = zin;
+		for (b = 0; b < g; b++)
+			for (px = 0; px < span; px++)
+				_mm_store_si128((void *)(dst + b * ring_bytes + (size_t)px * 64), zin);
 		return;
 	}
-	line = dp->job->t->input + (((size_t)n * l->in_h + (size_t)iy) * in_w) * C + c0;
-	for (px = 0; px < pad_left; px++)
-		px16[px] = zin;
-	if (m == 0xffff) {
-		for (px = 0; px < in_w; px++)
-			px16[pad_left + px] = _mm_loadu_si128((const void *)(line + (size_t)px * C));
-	} else {
-		for (px = 0; px < in_w; px++)
-			px16[pad_left + px] = _mm_maskz_loadu_epi8(m, line + (size_t)px * C);
+	line = dp->job->t->input + (((size_t)n * l->in_h + (size_t)iy) * in_w) * C + cb0 * 16;
+	for (b = 0; b < g; b++) {
+		for (px = 0; px < pad_left; px++)
+			_mm_store_si128((void *)(dst + b * ring_bytes + (size_t)px * 64), zin);
+		for (px = pad_left + in_w; px < span; px++)
+			_mm_store_si128((void *)(dst + b * ring_bytes + (size_t)px * 64), zin);
 	}
-	for (px = pad_left + in_w; px < pixels; px++)
-		px16[px] = zin;
-}
+	for (b = 0; b < g; b++) {
+		const uint8_t *src = line + b * 16;
+		uint8_t *d = dst + b * ring_bytes + (size_t)pad_left * 64;
+		const __mmask16 m = b + 1 < g ? 0xffff : last;
 
-/* vpermb index: byte 4c + k <- byte 16k + c, i.e. channel c's pixel k. */
-static __m512i dw3_gather_index(void)
-{
-	int8_t idx[64];
-	int c, k;
-
-	for (c = 0; c < 16; c++)
-		for (k = 0; k < 4; k++)
-			idx[4 * c + k] = (int8_t)(16 * k + c);
-	return _mm512_loadu_si512(idx);
-}
-
-/* The four pixels ox..ox+3 of a prepared row as each channel's dword. */
-static inline __m512i dw3_window(const uint8_t *row, uint32_t ox, __m512i gather)
-{
-	return _mm512_permutexvar_epi8(gather, _mm512_loadu_si512(row + (size_t)ox * 16));
+		for (px = 0; px < in_w; px++)
+			_mm_store_si128((void *)(d + (size_t)px * 64),
+					_mm_maskz_loadu_epi8(m, src + (size_t)px * C));
+	}
 }
 
 /*
- * The 3x3 case: three vpdpbusd per 16 outputs, all constants in registers
- * (epilogue copies are locals: the byte stores could alias the plan's).
+ * vpermb index for a window whose first row is in slot r: byte 4c + k <-
+ * byte 16 * ((r + k) mod 4) + c, channel c's value in row k of the window
+ * (k = 3: the slot outside the window, whose weight is 0).
  */
-static void dw3_compute_3x3(const struct dw_plan *dp, const void *const *rows, uint32_t cb,
-			    __mmask16 m, uint8_t *out)
+static __m512i dw3_column_index(uint32_t r)
 {
-	const uint8_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
-	const __m512i *w = (const __m512i *)((const uint8_t *)dp->w + cb * dp->w_block_bytes);
-	const __m512i w0 = w[0], w1 = w[1], w2 = w[2], gather = dw3_gather_index();
+	int8_t idx[64];
+	uint32_t c, k;
+
+	for (c = 0; c < 16; c++)
+		for (k = 0; k < 4; k++)
+			idx[4 * c + k] = (int8_t)(16 * ((r + k) % DW3_SLOTS) + c);
+	return _mm512_loadu_si512(idx);
+}
+
+/*
+ * One output row of block cb, window rows from ring slot r on: column px
+ * enters the three outputs ox = px-2..px; the iterations' chains overlap.
+ * Constants are locals: the byte stores could alias the plan.
+ */
+static void dw3_row(const struct dw_plan *dp, const uint8_t *ring, uint32_t cb, uint32_t r,
+		    uint8_t *out)
+{
+	const __m512i idx = dp->column[r];
+	const __m512i *w = dp->w + (size_t)cb * dp->w_vectors;
+	const __m512i w0 = w[0], w1 = w[1], w2 = w[2];
 	const struct epi_block e = dp->epi[cb];
 	const struct epi_consts k = dp->consts;
 	const uint32_t out_w = dp->job->s.out_w, C = dp->job->l->in_c;
+	const __mmask16 m = dw_lanes(dp, cb);
+	__m512i c0 = _mm512_permutexvar_epi8(idx, _mm512_load_si512(ring));
+	__m512i c1 = _mm512_permutexvar_epi8(idx, _mm512_load_si512(ring + 64));
 	uint32_t ox;
 
 	for (ox = 0; ox < out_w; ox++) {
-		__m512i a = _mm512_dpbusd_epi32(e.bias, dw3_window(r0, ox, gather), w0);
+		__m512i c2 = _mm512_permutexvar_epi8(idx, _mm512_load_si512(ring +
+									    (size_t)(ox + 2) * 64));
+		__m512i a = _mm512_dpbusd_epi32(e.bias, c0, w0);
 
-		a = _mm512_dpbusd_epi32(a, dw3_window(r1, ox, gather), w1);
-		a = _mm512_dpbusd_epi32(a, dw3_window(r2, ox, gather), w2);
+		a = _mm512_dpbusd_epi32(a, c1, w1);
+		a = _mm512_dpbusd_epi32(a, c2, w2);
 		dw_store16(out + (size_t)ox * C, k.hi_ok ? requant16_hi(a, &e, &k) :
 							   requant16_biased(a, &e, &k), m);
+		c0 = c1;
+		c1 = c2;
 	}
 }
 
-/* Any KH (3 taps wide): one vpdpbusd per kernel row. */
-static void dw3_compute(const struct dw_plan *dp, const void *const *rows, uint32_t cb,
-			__mmask16 m, uint8_t *out)
+/*
+ * Task: a band of output rows, a group of blocks at a time. Slot iy mod 4
+ * holds row iy; a window's 3 rows are consecutive, so distinct slots.
+ */
+static void dw3_task(void *arg, size_t task, int worker)
 {
-	const __m512i *w = (const __m512i *)((const uint8_t *)dp->w + cb * dp->w_block_bytes);
-	const __m512i gather = dw3_gather_index();
-	const struct epi_block e = dp->epi[cb];
-	const struct epi_consts k = dp->consts;
-	const uint32_t out_w = dp->job->s.out_w, C = dp->job->l->in_c, KH = dp->job->l->kernel_h;
-	uint32_t ox, ky;
+	const struct dw_plan *dp = arg;
+	const struct cpu_job *job = dp->job;
+	const struct nhot_layer *l = job->l;
+	uint8_t *ring = dp->scratch + (size_t)worker * dp->scratch_bytes;
+	uint32_t n, oy0, oy1, oy, cb0, cb, ky;
 
-	for (ox = 0; ox < out_w; ox++) {
-		__m512i a = e.bias;
+	dw_band(job, task, &n, &oy0, &oy1);
+	for (cb0 = 0; cb0 < dp->cblocks; cb0 += dp->group) {
+		uint32_t g = dp->cblocks - cb0 < dp->group ? dp->cblocks - cb0 : dp->group;
+		int64_t tag[DW3_SLOTS] = { INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN };
 
-		for (ky = 0; ky < KH; ky++)
-			a = _mm512_dpbusd_epi32(a, dw3_window(rows[ky], ox, gather), w[ky]);
-		dw_store16(out + (size_t)ox * C, requant16_biased(a, &e, &k), m);
+		for (oy = oy0; oy < oy1; oy++) {
+			int64_t iy0 = (int64_t)oy * l->stride_h - l->pad_top;
+			/* iy mod 4 of a negative iy too (two's complement). */
+			uint32_t r = (uint32_t)iy0 % DW3_SLOTS;
+			uint8_t *out = job->t->output +
+				       ((size_t)n * job->s.out_h + oy) * job->s.out_w * l->in_c;
+
+			for (ky = 0; ky < 3; ky++) {
+				uint32_t slot = (r + ky) % DW3_SLOTS;
+
+				if (tag[slot] != iy0 + ky) {
+					dw3_prepare(dp, ring, n, iy0 + ky, cb0, g, slot);
+					tag[slot] = iy0 + ky;
+				}
+			}
+			for (cb = 0; cb < g; cb++)
+				dw3_row(dp, ring + cb * dp->ring_bytes, cb0 + cb, r,
+					out + (size_t)(cb0 + cb) * 16);
+		}
 	}
 }
 
-/* Weights: [cblock][ky][16 channels][4 bytes], byte kx = w(c, ky, kx), byte 3 = 0. */
-static void dw3_weights(const struct dw_plan *dp, const int8_t *rows, uint32_t taps)
+/* Weights: [block][kx][16 channels][4 bytes], byte ky = w(c, ky, kx), byte 3 = 0. */
+static void dw3_weights(const struct dw_plan *dp, const int8_t *rows)
 {
-	uint32_t C = dp->job->l->in_c, KH = dp->job->l->kernel_h, c, ky, kx;
-	int8_t *w = dp->w;
+	int8_t *w = (int8_t *)dp->w;
+	uint32_t c, ky, kx;
 
-	for (c = 0; c < C; c++)
-		for (ky = 0; ky < KH; ky++)
-			for (kx = 0; kx < 3; kx++)
-				w[(c / 16) * dp->w_block_bytes + (ky * 16 + c % 16) * 4 + kx] =
-					rows[(size_t)c * taps + ky * 3 + kx];
+	for (c = 0; c < dp->job->l->in_c; c++)
+		for (kx = 0; kx < 3; kx++)
+			for (ky = 0; ky < 3; ky++)
+				w[((size_t)(c / 16) * 3 + kx) * 64 + (c % 16) * 4 + ky] =
+					rows[(size_t)c * 9 + ky * 3 + kx];
 }
 
 /* --- every other shape: 32-bit lanes and vpdpwssd -------------------------- */
 
 static void dwx_prepare(const struct dw_plan *dp, uint32_t n, int64_t iy, uint32_t c0,
-			__mmask16 m, void *dst)
+			__mmask16 m, __m512i *row)
 {
 	const struct nhot_layer *l = dp->job->l;
 	const __m512i zin = _mm512_set1_epi32((int)l->in_zero);
 	const uint32_t pad_left = l->pad_left, in_w = l->in_w, span = dp->span, C = l->in_c;
-	__m512i *row = dst;
 	const uint8_t *line;
 	uint32_t px;
 
@@ -218,22 +265,23 @@ static void dwx_prepare(const struct dw_plan *dp, uint32_t n, int64_t iy, uint32
 		row[px] = zin;
 }
 
-static void dwx_compute(const struct dw_plan *dp, const void *const *rows, uint32_t cb,
-			__mmask16 m, uint8_t *out)
+static void dwx_row(const struct dw_plan *dp, const __m512i *const *rows, uint32_t cb,
+		    uint8_t *out)
 {
 	const struct nhot_layer *l = dp->job->l;
-	const int32_t *wb = (const int32_t *)((const uint8_t *)dp->w + cb * dp->w_block_bytes);
+	const int32_t *wb = (const int32_t *)(dp->w + (size_t)cb * dp->w_vectors);
 	const struct epi_block e = dp->epi[cb];
 	const struct epi_consts k = dp->consts;
 	const uint32_t out_w = dp->job->s.out_w, C = l->in_c, KH = l->kernel_h;
 	const uint32_t KW = l->kernel_w, stride = l->stride_w, dil = l->dilation_w;
+	const __mmask16 m = dw_lanes(dp, cb);
 	uint32_t ox, ky, kx;
 
 	for (ox = 0; ox < out_w; ox++) {
 		__m512i acc = e.bias;
 
 		for (ky = 0; ky < KH; ky++) {
-			const __m512i *row = (const __m512i *)rows[ky] + ox * stride;
+			const __m512i *row = rows[ky] + ox * stride;
 			const int32_t *wk = wb + (size_t)ky * KW * 16;
 
 			for (kx = 0; kx < KW; kx++)
@@ -244,43 +292,25 @@ static void dwx_compute(const struct dw_plan *dp, const void *const *rows, uint3
 	}
 }
 
-/* Weights: [cblock][tap][16 channels] as (uint16_t)w in an int32. */
-static void dwx_weights(const struct dw_plan *dp, const int8_t *rows, uint32_t taps)
-{
-	uint32_t C = dp->job->l->in_c, c, t;
-	int32_t *w = dp->w;
-
-	for (c = 0; c < C; c++)
-		for (t = 0; t < taps; t++)
-			w[((size_t)(c / 16) * taps + t) * 16 + c % 16] =
-				(uint16_t)(int16_t)rows[(size_t)c * taps + t];
-}
-
-/* --- the band of rows each task computes ----------------------------------- */
-
 /*
- * Task: DW_BAND output rows of one image. With stride_h = dilation_h = 1 the
- * windows of consecutive output rows share KH - 1 input rows: prepared rows
- * live in slot iy mod KH (distinct within a window) and are prepared once per
- * band and channel block, not once per output row.
+ * Task: a band of output rows, one block at a time. With stride_h =
+ * dilation_h = 1 the widened rows live in slot iy mod KH (distinct within a
+ * window) and are widened once per band and block, not once per output row.
  */
-static void dw_task(void *arg, size_t task, int worker)
+static void dwx_task(void *arg, size_t task, int worker)
 {
 	const struct dw_plan *dp = arg;
 	const struct cpu_job *job = dp->job;
 	const struct nhot_layer *l = job->l;
-	uint32_t bands = (job->s.out_h + DW_BAND - 1) / DW_BAND;
-	uint32_t n = (uint32_t)(task / bands), oy0 = (uint32_t)(task % bands) * DW_BAND;
-	uint32_t oy1 = oy0 + DW_BAND < job->s.out_h ? oy0 + DW_BAND : job->s.out_h;
-	uint32_t C = l->in_c, KH = l->kernel_h, cb, ky, oy;
-	uint8_t *rows = dp->scratch + (size_t)worker * KH * dp->row_bytes;
+	const uint32_t KH = l->kernel_h;
 	const int reuse = l->stride_h == 1 && l->dilation_h == 1;
+	__m512i *rows = (__m512i *)(dp->scratch + (size_t)worker * dp->scratch_bytes);
+	uint32_t n, oy0, oy1, oy, cb, ky;
 
+	dw_band(job, task, &n, &oy0, &oy1);
 	for (cb = 0; cb < dp->cblocks; cb++) {
-		uint32_t c0 = cb * 16, left = C - c0;
-		__mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
 		int64_t tag[NHOT_MAX_KERNEL];
-		const void *rp[NHOT_MAX_KERNEL];
+		const __m512i *rp[NHOT_MAX_KERNEL];
 
 		for (ky = 0; ky < KH; ky++)
 			tag[ky] = INT64_MIN;
@@ -289,35 +319,58 @@ static void dw_task(void *arg, size_t task, int worker)
 				int64_t iy = (int64_t)oy * l->stride_h - l->pad_top +
 					     (int64_t)ky * l->dilation_h;
 				uint32_t slot = reuse ? (uint32_t)(((iy % KH) + KH) % KH) : ky;
-				uint8_t *row = rows + (size_t)slot * dp->row_bytes;
+				__m512i *row = rows + (size_t)slot * dp->span;
 
 				if (!reuse || tag[slot] != iy) {
-					dp->prepare(dp, n, iy, c0, m, row);
+					dwx_prepare(dp, n, iy, cb * 16, dw_lanes(dp, cb), row);
 					tag[slot] = iy;
 				}
 				rp[ky] = row;
 			}
-			dp->compute(dp, rp, cb, m, job->t->output +
-				    ((size_t)n * job->s.out_h + oy) * job->s.out_w * C + c0);
+			dwx_row(dp, rp, cb, job->t->output +
+				((size_t)n * job->s.out_h + oy) * job->s.out_w * l->in_c + cb * 16);
 		}
 	}
 }
 
-/* Chooses the kernel and fills the sizes that depend on it. */
-static void dw_plan_kernel(struct dw_plan *dp)
+/* Weights: [block][tap][16 channels] as (uint16_t)w in an int32. */
+static void dwx_weights(const struct dw_plan *dp, const int8_t *rows, uint32_t taps)
+{
+	int32_t *w = (int32_t *)dp->w;
+	uint32_t c, t;
+
+	for (c = 0; c < dp->job->l->in_c; c++)
+		for (t = 0; t < taps; t++)
+			w[((size_t)(c / 16) * taps + t) * 16 + c % 16] =
+				(uint16_t)(int16_t)rows[(size_t)c * taps + t];
+}
+
+/* --------------------------------------------------------------------------- */
+
+static int dw_is_3x3(const struct nhot_layer *l)
+{
+	return l->kernel_h == 3 && l->kernel_w == 3 && l->stride_w == 1 &&
+	       l->dilation_h == 1 && l->dilation_w == 1;
+}
+
+/* Sizes of the chosen kernel's weights and per-worker buffers. */
+static void dw_plan_sizes(struct dw_plan *dp)
 {
 	const struct nhot_layer *l = dp->job->l;
+	uint32_t r;
 
-	if (l->kernel_w == 3 && l->stride_w == 1 && l->dilation_w == 1) {
-		dp->row_bytes = dw3_row_bytes(dp->span);
-		dp->w_block_bytes = (size_t)l->kernel_h * 64;
-		dp->prepare = dw3_prepare;
-		dp->compute = l->kernel_h == 3 ? dw3_compute_3x3 : dw3_compute;
+	if (dw_is_3x3(l)) {
+		dp->ring_bytes = (size_t)dp->span * 64;
+		dp->group = (uint32_t)(DW3_RING_BUDGET / dp->ring_bytes);
+		dp->group = dp->group < 1 ? 1 : dp->group > dp->cblocks ? dp->cblocks : dp->group;
+		dp->scratch_bytes = dp->ring_bytes * dp->group;
+		dp->w_vectors = 3;
+		for (r = 0; r < DW3_SLOTS; r++)
+			dp->column[r] = dw3_column_index(r);
 	} else {
-		dp->row_bytes = (size_t)dp->span * sizeof(__m512i);
-		dp->w_block_bytes = (size_t)l->kernel_h * l->kernel_w * 64;
-		dp->prepare = dwx_prepare;
-		dp->compute = dwx_compute;
+		dp->ring_bytes = (size_t)dp->span * sizeof(__m512i);
+		dp->scratch_bytes = dp->ring_bytes * l->kernel_h;
+		dp->w_vectors = (size_t)l->kernel_h * l->kernel_w;
 	}
 }
 
@@ -326,18 +379,19 @@ int cpu_dw_conv_avx512(struct cpu_job *job)
 	const struct nhot_layer *l = job->l;
 	struct dw_plan dp = { .job = job };
 	uint32_t C = l->in_c, taps = l->kernel_h * l->kernel_w, c;
+	const int is3x3 = dw_is_3x3(l);
 	int8_t *rows = NULL;
 	int32_t *rowsum = NULL;
 	int ret = -ENOMEM;
 
 	dp.cblocks = (C + 15) / 16;
 	dp.span = l->pad_left + l->in_w + l->pad_right;
-	dw_plan_kernel(&dp);
+	dw_plan_sizes(&dp);
 	rows = cpu_alloc((size_t)C * taps);
 	rowsum = cpu_alloc(sizeof(*rowsum) * C);
-	dp.w = cpu_zalloc(dp.w_block_bytes * dp.cblocks);
+	dp.w = cpu_zalloc(sizeof(__m512i) * dp.w_vectors * dp.cblocks);
 	dp.epi = cpu_alloc(sizeof(struct epi_block) * dp.cblocks);
-	dp.scratch = cpu_alloc(dp.row_bytes * l->kernel_h * (size_t)job->threads);
+	dp.scratch = cpu_alloc(dp.scratch_bytes * (size_t)job->threads);
 	if (!rows || !rowsum || !dp.w || !dp.epi || !dp.scratch)
 		goto out_free;
 	for (c = 0; c < C; c++) {
@@ -348,14 +402,13 @@ int cpu_dw_conv_avx512(struct cpu_job *job)
 	ret = cpu_epilogue_prepare(job, rowsum);
 	if (ret)
 		goto out_free;
-	if (dp.prepare == dw3_prepare)
-		dw3_weights(&dp, rows, taps);
+	if (is3x3)
+		dw3_weights(&dp, rows);
 	else
 		dwx_weights(&dp, rows, taps);
 	cpu_epi_blocks_build(job, 0, C, dp.epi);
 	cpu_epi_consts_init(job, &dp.consts);
-	cpu_parallel(job->threads, (size_t)job->s.out_n *
-		     ((job->s.out_h + DW_BAND - 1) / DW_BAND), dw_task, &dp);
+	cpu_parallel(job->threads, dw_tasks(job), is3x3 ? dw3_task : dwx_task, &dp);
 	ret = 0;
 out_free:
 	cpu_free(dp.scratch);

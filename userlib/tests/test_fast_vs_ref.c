@@ -395,8 +395,9 @@ TEST(isa_and_thread_controls)
  * depthwise shape. Each shape runs with every valid (n, b) of S(n, b):
  * channel counts around the 16-lane blocks (1, 15, 16, 17, 33, 96), widths
  * and heights from 1, padding 0 to 2 (the most a 3-tap window allows),
- * outputs across several DW_BAND bands, batch 2; zero points 0 and 255,
- * narrow clamps, and both requantization forms (every shift >= 33, or
+ * outputs across several DW_BAND bands, rows wide enough that the 3x3
+ * kernel prepares its blocks in several groups, batch 2; zero points 0 and
+ * 255, narrow clamps, and both requantization forms (every shift >= 33, or
  * saturating multipliers with small shifts and biases at +-2^30).
  */
 struct dw_shape {
@@ -415,6 +416,9 @@ static const struct dw_shape dw_shapes[] = {
 	{ 11, 9, 15, 1, 3, 3, 2, 1, 1, 1, 0, 2, 2, 0 },
 	{ 19, 3, 48, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
 	{ 21, 20, 32, 1, 3, 3, 1, 1, 1, 1, 1, 1, 0, 2 },
+	/* blocks prepared in groups of 6 then 1 (tail of 4 channels); groups of 1 */
+	{ 3, 80, 100, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },
+	{ 2, 600, 20, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },
 	/* the word kernel */
 	{ 9, 9, 20, 1, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1 },
 	{ 8, 7, 17, 1, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2 },
