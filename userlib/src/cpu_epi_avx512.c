@@ -61,6 +61,17 @@ static __m512i narrow_index(void)
 	return _mm512_loadu_si512(idx);
 }
 
+/* pack4_u8()'s dword order: out dword 4V + L <- packed dword 4L + V. */
+static __m512i pack_order_index(void)
+{
+	int32_t idx[16];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		idx[i] = 4 * (i % 4) + i / 4;
+	return _mm512_loadu_si512(idx);
+}
+
 /* Non-zero when every channel has M = 0 or s >= 33 (see above). */
 static int epi_hi_ok(const struct cpu_job *job)
 {
@@ -80,5 +91,8 @@ void cpu_epi_consts_init(const struct cpu_job *job, struct epi_consts *k)
 	k->act_min = _mm512_set1_epi32((int)job->l->act_min);
 	k->act_max = _mm512_set1_epi32((int)job->l->act_max);
 	k->narrow = narrow_index();
+	k->pack_order = pack_order_index();
+	k->min8 = _mm512_set1_epi8((char)job->l->act_min);
+	k->max8 = _mm512_set1_epi8((char)job->l->act_max);
 	k->hi_ok = epi_hi_ok(job);
 }

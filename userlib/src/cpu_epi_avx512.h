@@ -50,6 +50,8 @@ struct epi_consts {
 	__m512i zero;		/* 32-bit lanes: out_zero */
 	__m512i act_min, act_max;	/* 32-bit lanes */
 	__m512i narrow;		/* see narrow_index() */
+	__m512i pack_order;	/* see pack4_u8() */
+	__m512i min8, max8;	/* 64 x u8: act_min, act_max */
 	int hi_ok;		/* requant16_hi() is exact for every channel */
 };
 
@@ -62,7 +64,11 @@ void cpu_epi_blocks_build(const struct cpu_job *job, uint32_t first, uint32_t co
 /* The layer-wide constants; hi_ok tells whether requant16_hi() is exact. */
 void cpu_epi_consts_init(const struct cpu_job *job, struct epi_consts *k);
 
-static inline __m128i requant16_hi(__m512i acc, const struct epi_block *e,
+/*
+ * requant16_hi() before the clamp: rq + out_zero per dword (|rq| < 2^30, see
+ * above), for pack4_u8() to clamp and narrow four of them at once.
+ */
+static inline __m512i requant32_hi(__m512i acc, const struct epi_block *e,
 				   const struct epi_consts *k)
 {
 	__m512i pe = _mm512_mul_epi32(acc, e->mult[0]);
@@ -71,9 +77,34 @@ static inline __m128i requant16_hi(__m512i acc, const struct epi_block *e,
 	__m512i r = _mm512_mask_shuffle_epi32(po, 0x5555, pe, _MM_PERM_CDAB);
 
 	r = _mm512_srav_epi32(_mm512_add_epi32(r, e->round32), e->shift32);
-	r = _mm512_add_epi32(r, k->zero);
+	return _mm512_add_epi32(r, k->zero);
+}
+
+static inline __m128i requant16_hi(__m512i acc, const struct epi_block *e,
+				   const struct epi_consts *k)
+{
+	__m512i r = requant32_hi(acc, e, k);
+
 	r = _mm512_min_epi32(_mm512_max_epi32(r, k->act_min), k->act_max);
 	return _mm512_castsi512_si128(_mm512_permutexvar_epi8(k->narrow, r));
+}
+
+/*
+ * Four vectors of 16 output values (int32, any value) as 64 output bytes:
+ * a's 16, then b's, c's and d's, each clamped to [act_min, act_max].
+ * vpackssdw saturates to int16 and vpackuswb to 0..255 (so values outside
+ * int16 still land on the right side), which with the byte clamp after
+ * equals clamping first: [act_min, act_max] is inside 0..255. The packs
+ * work per 128-bit lane, leaving dword 4L+V = vector V's dword L; one
+ * vpermd puts them in order. 5 operations per 64 outputs instead of 12.
+ */
+static inline __m512i pack4_u8(__m512i a, __m512i b, __m512i c, __m512i d,
+			       const struct epi_consts *k)
+{
+	__m512i ab = _mm512_packs_epi32(a, b), cd = _mm512_packs_epi32(c, d);
+	__m512i v = _mm512_permutexvar_epi32(k->pack_order, _mm512_packus_epi16(ab, cd));
+
+	return _mm512_min_epu8(_mm512_max_epu8(v, k->min8), k->max8);
 }
 
 /* requant16() of an accumulator that already holds the bias. */

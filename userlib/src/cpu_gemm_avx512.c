@@ -266,6 +266,71 @@ static void decode_task(void *arg, size_t task, int worker)
  * bytes for padding) without copying it. Evenly spaced rows keep their own
  * form: one base register instead of R pointers matters on thin K.
  */
+/*
+ * The epilogue of a whole-panel tile when requant16_hi() is exact: four
+ * 16-channel results per pack4_u8() and per store where memory allows
+ * (one row's 64 channels; two rows of 32; four rows of 16, one store when
+ * they are adjacent). For K = 32 and 16 channels the epilogue cost as much
+ * as the products.
+ */
+static inline __attribute__((always_inline)) void
+tile_store_packed(const int R, const int NB, __m512i acc[R_MAX][4], uint8_t *c, size_t ldc,
+		  const struct epi_block *epi, const struct epi_consts *ec)
+{
+	const __m512i none = _mm512_setzero_si512();
+	__m512i v[4];
+	int r, n;
+
+	if (NB >= 3) {
+#pragma GCC unroll 16
+		for (r = 0; r < R; r++) {
+#pragma GCC unroll 4
+			for (n = 0; n < 4; n++)
+				v[n] = n < NB ? requant32_hi(acc[r][n], &epi[n], ec) : none;
+			v[0] = pack4_u8(v[0], v[1], v[2], v[3], ec);
+			if (NB == 4)
+				_mm512_storeu_si512(c + r * ldc, v[0]);
+			else
+				_mm512_mask_storeu_epi8(c + r * ldc, (1ULL << 48) - 1, v[0]);
+		}
+	} else if (NB == 2) {
+#pragma GCC unroll 8
+		for (r = 0; r < R; r += 2) {
+			v[0] = requant32_hi(acc[r][0], &epi[0], ec);
+			v[1] = requant32_hi(acc[r][1], &epi[1], ec);
+			v[2] = r + 1 < R ? requant32_hi(acc[r + 1][0], &epi[0], ec) : none;
+			v[3] = r + 1 < R ? requant32_hi(acc[r + 1][1], &epi[1], ec) : none;
+			v[0] = pack4_u8(v[0], v[1], v[2], v[3], ec);
+			_mm256_storeu_si256((void *)(c + r * ldc), _mm512_castsi512_si256(v[0]));
+			if (r + 1 < R)
+				_mm256_storeu_si256((void *)(c + (r + 1) * ldc),
+						    _mm512_extracti64x4_epi64(v[0], 1));
+		}
+	} else {
+#pragma GCC unroll 4
+		for (r = 0; r < R; r += 4) {
+#pragma GCC unroll 4
+			for (n = 0; n < 4; n++)
+				v[n] = r + n < R ? requant32_hi(acc[r + n][0], &epi[0], ec) : none;
+			v[0] = pack4_u8(v[0], v[1], v[2], v[3], ec);
+			if (ldc == 16 && r + 4 <= R) {
+				_mm512_storeu_si512(c + r * ldc, v[0]);
+				continue;
+			}
+			_mm_storeu_si128((void *)(c + r * ldc), _mm512_castsi512_si128(v[0]));
+			if (r + 1 < R)
+				_mm_storeu_si128((void *)(c + (r + 1) * ldc),
+						 _mm512_extracti32x4_epi32(v[0], 1));
+			if (r + 2 < R)
+				_mm_storeu_si128((void *)(c + (r + 2) * ldc),
+						 _mm512_extracti32x4_epi32(v[0], 2));
+			if (r + 3 < R)
+				_mm_storeu_si128((void *)(c + (r + 3) * ldc),
+						 _mm512_extracti32x4_epi32(v[0], 3));
+		}
+	}
+}
+
 static inline __attribute__((always_inline)) void
 tile(const int R, const int NB, const int SEG, const uint8_t *a0, size_t lda,
      const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
@@ -345,6 +410,10 @@ tile(const int R, const int NB, const int SEG, const uint8_t *a0, size_t lda,
 #pragma GCC unroll 4
 				for (n = 0; n < NB; n++)
 					acc[r][n] = _mm512_add_epi32(acc[r][n], part[u][r][n]);
+	}
+	if (ec->hi_ok && ncols >= (uint32_t)NB * 16) {
+		tile_store_packed(R, NB, acc, c, ldc, epi, ec);
+		return;
 	}
 #pragma GCC unroll 4
 	for (n = 0; n < NB; n++) {

@@ -390,6 +390,104 @@ TEST(isa_and_thread_controls)
 }
 
 /*
+ * The GEMM's packed epilogue (cpu_gemm_avx512.c tile_store_packed()) runs
+ * when every channel has shift >= 33: FC layers whose widths give every
+ * panel width (16, 32, 48, 64 channels and partial panels) and batches that
+ * end tiles on every row count, and random convolutions, all with such
+ * shifts, random clamps and zero points; some with one channel below 33
+ * (the 64-bit form).
+ */
+static void hi_shift_params(struct layer_gen_rng *rng, struct layer_gen_case *c, int one_low)
+{
+	uint32_t o;
+
+	for (o = 0; o < c->layer.out_c; o++) {
+		c->params[o].bias = (int32_t)layer_gen_range(rng, -(1 << 20), 1 << 20);
+		c->params[o].mult = (1u << 30) + layer_gen_below(rng, 1u << 30);
+		c->params[o].shift = 33 + layer_gen_below(rng, 10);
+	}
+	if (one_low)
+		c->params[layer_gen_below(rng, c->layer.out_c)].shift = 20;
+}
+
+static int make_fc_case(struct layer_gen_rng *rng, uint32_t batch, uint32_t k, uint32_t out_c,
+			struct layer_gen_case *c)
+{
+	struct nhot_layer *l = &c->layer;
+	int16_t set[256];
+	int size = nhot_set_values(2, 8, set, 256);
+	uint64_t i;
+
+	memset(c, 0, sizeof(*c));
+	l->type = NHOT_LAYER_FC;
+	l->w_n = 2;
+	l->w_b = 8;
+	l->batch = batch;
+	l->in_h = l->in_w = 1;
+	l->in_c = k;
+	l->out_c = out_c;
+	l->in_zero = layer_gen_below(rng, 256);
+	l->out_zero = layer_gen_below(rng, 256);
+	l->act_min = layer_gen_below(rng, 128);
+	l->act_max = l->act_min + layer_gen_below(rng, 256 - l->act_min);
+	if (size < 0 || nhot_layer_check(l, &c->shape))
+		return -EINVAL;
+	c->values = malloc((size_t)out_c * k);
+	c->input = malloc(c->shape.input_bytes);
+	c->weights = malloc(c->shape.weight_bytes);
+	c->params = malloc(c->shape.params_bytes);
+	c->output = malloc(c->shape.output_bytes);
+	if (!c->values || !c->input || !c->weights || !c->params || !c->output)
+		return -ENOMEM;
+	for (i = 0; i < c->shape.input_bytes; i++)
+		c->input[i] = (uint8_t)layer_gen_below(rng, 256);
+	for (i = 0; i < (uint64_t)out_c * k; i++)
+		c->values[i] = (int8_t)set[layer_gen_below(rng, (uint32_t)size)];
+	c->t = (struct nhot_tensors){
+		.input = c->input, .input_len = c->shape.input_bytes,
+		.weights = c->weights, .weights_len = c->shape.weight_bytes,
+		.params = c->params, .params_len = c->shape.params_bytes,
+		.output = c->output, .output_len = c->shape.output_bytes,
+	};
+	return nhot_pack(2, 8, c->values, out_c, k, c->weights, c->shape.weight_bytes);
+}
+
+TEST(gemm_packed_epilogue)
+{
+	static const uint32_t widths[] = { 16, 32, 48, 64, 128, 17, 40, 80, 100 };
+	static const uint32_t batches[] = { 2, 3, 4, 5, 7, 12, 13, 16, 17, 49 };
+	static const uint32_t ks[] = { 32, 4, 36, 30 };
+	const char *isas[3];
+	int nisa = usable_isas(isas), bad = 0, index = 0, i;
+	uint64_t seed = test_seed() + 7;
+	struct layer_gen_rng rng;
+	size_t w, b, k;
+
+	layer_gen_seed(&rng, seed);
+	for (w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
+		for (b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+			for (k = 0; k < sizeof(ks) / sizeof(ks[0]); k++, index++) {
+				struct layer_gen_case c;
+
+				ASSERT_EQ(0, make_fc_case(&rng, batches[b], ks[k], widths[w], &c));
+				hi_shift_params(&rng, &c, index % 5 == 4);
+				bad += compare_case(&c, isas, nisa, seed, index);
+				layer_gen_free(&c);
+			}
+		}
+	}
+	for (i = 0; i < 300; i++, index++) {
+		struct layer_gen_case c;
+
+		ASSERT_EQ(0, layer_gen_make(&rng, NHOT_LAYER_CONV2D, &c));
+		hi_shift_params(&rng, &c, i % 5 == 4);
+		bad += compare_case(&c, isas, nisa, seed, index);
+		layer_gen_free(&c);
+	}
+	EXPECT_EQ(0, bad);
+}
+
+/*
  * The depthwise kernels of cpu_dw_avx512.c: the byte kernel of 3x3, stride_w
  * 1, dilation 1 layers (any stride_h) and the word kernel of every other
  * depthwise shape. Each shape runs with every valid (n, b) of S(n, b):
