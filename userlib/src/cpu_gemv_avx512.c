@@ -12,24 +12,45 @@
  * with no masks and no AND: vpermi2b reads only the low 7 bits of each index,
  * and the 128-entry table repeats S(n, b) every 2^k entries, so the bits a
  * multishift drags in above a k-bit code select the same value. Invalid
- * codes map to -128, which no weight has (|q| <= 127): a running vpminsb per
- * row finds them, and the job fails with -EILSEQ before any output is written
+ * codes map to -128, which no weight has (|q| <= 127): a running vpminsb
+ * finds them, and the job fails with -EILSEQ before any output is written
  * (as nhot_ref_run() does). k = 8 codes are whole bytes: two 128-entry
  * lookups and a blend on the top bit, no extraction.
  *
  * in_zero is handled per row: acc = sum(x * w) - in_zero * sum(w), the second
  * sum by one more vpdpbusd against a vector of in_zero bytes; both wrap mod
  * 2^32 harmlessly, the final value fits (docs/arith.md 3).
+ *
+ * Rows go GEMV_BLOCK at a time, each chunk of x loaded once for all of them:
+ * a row alone is a few chains of dependent vpdpbusd (2 x 10 for K = 1280),
+ * whose latency, more than the arithmetic or the memory, bounded the old
+ * one-row loop (in a model of the loop, 1x1280x1000: 18.2 us a call one row
+ * at a time, 15.4 us with 4 rows; 8 rows were no faster and need twice the
+ * accumulator registers; the whole library went from 24.4 to 16.2 us). The 4 x 16
+ * lanes of a block fold into one vector (4 rows x 4 partial sums), four blocks
+ * into the 16 sums of 16 channels, which the task requantizes itself into a
+ * scratch row: no per-row horizontal sums, no serial epilogue after the
+ * tasks. The scratch goes to the output only when every code and every
+ * channel's parameters proved valid, so a failed job leaves it untouched.
  */
 #include <errno.h>
 #include <immintrin.h>
 #include <stdatomic.h>
 #include <string.h>
 
+#include "cpu_epi_avx512.h"
 #include "cpu_internal.h"
 
-/* Output channels per task. */
-#define GEMV_ROWS_PER_TASK	32
+#define GEMV_BLOCK		4	/* rows sharing each chunk of x */
+#define GEMV_GROUP		16	/* rows per requantized vector: 4 blocks */
+/*
+ * 128 rows a task: each thread then streams long runs of contiguous rows,
+ * which gemv_block()'s prefetches follow. 1x1280x1000 at 2 threads, p50 of a call:
+ * 16.9 us with 16-row tasks, 14.2 with 32, 12.8 with 64, 11.5 with 128,
+ * 10.9 with 512 (one task a thread, which a late worker would leave to the
+ * caller alone).
+ */
+#define GEMV_GROUPS_PER_TASK	8
 #define INVALID_VALUE		(-128)
 
 struct gemv_tables {
@@ -40,14 +61,29 @@ struct gemv_tables {
 	__m512i terms[4];	/* code -> NAF term count */
 };
 
+/**
+ * struct gemv_plan - one call, shared by its tasks
+ * @chunks: 64-code chunks of a row, the last one possibly partial
+ * @last_valid: the last chunk's codes within K
+ * @tail_first, @tail: rows from tail_first on are read from tail, a copy
+ *     with 64 bytes of zeros after it: every chunk is one whole 64-byte load
+ *     (a masked load cost 32 us a call against 23 us), and the last rows'
+ *     loads would run past the caller's buffer
+ * @out: [batch][out_c] requantized outputs, copied out when the job succeeds
+ */
 struct gemv_plan {
 	const struct cpu_job *job;
 	struct gemv_tables tb;
+	struct epi_consts consts;
 	size_t row_bytes;
-	uint32_t body;		/* 64-code chunks whose 64-byte load stays in the row */
-	int32_t *acc;		/* [batch][out_c] sum((x - in_zero) * w), mod 2^32 */
+	uint32_t chunks;
+	__mmask64 last_valid;
+	uint32_t tail_first;
+	uint8_t *tail;
+	uint8_t *out;
 	_Atomic uint64_t terms;
 	_Atomic int bad_code;
+	_Atomic int bad_param;
 };
 
 static void build_tables(const struct cpu_job *job, struct gemv_tables *tb)
@@ -95,83 +131,246 @@ static inline __m512i lookup(const int WIDE, const __m512i t[4], __m512i codes)
 				      _mm512_permutex2var_epi8(t[2], codes, t[3]));
 }
 
-/* One chunk of one row into acc and rz; the minimum of its values into *mn. */
+/*
+ * acc + the dot products of x's u8 and v's s8 quadruples. GCC 12 copies the
+ * accumulators of _mm512_dpbusd_epi32() from register to register around
+ * every use in the unrolled block loop (2 copies a chunk, measured 1x1280x1000
+ * 23.7 us a call against 22.6 us with this form, which updates acc in place).
+ */
+static inline __m512i dpbusd(__m512i acc, __m512i x, __m512i v)
+{
+	__asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(v));
+	return acc;
+}
+
+/*
+ * One chunk of one row into acc and rz. Lanes outside valid (past K in the
+ * last chunk) hold junk values, from the row's padding bits and whatever
+ * bytes follow the row: x is zero there and so is zin (the caller masks
+ * both), and the minimum and the term counts skip them. A valid lane's code
+ * never reads beyond the row (docs/arith.md 1.4).
+ */
 static inline __attribute__((always_inline)) void
 gemv_chunk(const int WIDE, const int TERMS, const struct gemv_tables *tb, __m512i raw, __m512i x,
 	   __m512i zin, __mmask64 valid, __m512i *acc, __m512i *rz, __m512i *mn, __m512i *tsum)
 {
 	__m512i c = chunk_codes(WIDE, raw, tb);
-	__m512i v = _mm512_maskz_mov_epi8(valid, lookup(WIDE, tb->value, c));
+	__m512i v = lookup(WIDE, tb->value, c);
 
-	*acc = _mm512_dpbusd_epi32(*acc, x, v);
-	*rz = _mm512_dpbusd_epi32(*rz, zin, v);
-	*mn = _mm512_min_epi8(*mn, v);
+	*acc = dpbusd(*acc, x, v);
+	*rz = dpbusd(*rz, zin, v);
+	*mn = _mm512_mask_min_epi8(*mn, valid, *mn, v);
 	if (TERMS)
 		*tsum = _mm512_add_epi64(*tsum, _mm512_sad_epu8(_mm512_maskz_mov_epi8(valid,
 					 lookup(WIDE, tb->terms, c)), _mm512_setzero_si512()));
 }
 
 /*
- * Row o of batch row n: its accumulator into gv->acc. The row's codes are
- * read front to back, and the rows of a task one after the other, so the
- * weights are one sequential stream (the hardware prefetcher's best case);
- * two accumulator pairs take turns over the chunks to overlap vpdpbusd's
- * latency. Returns the running minimum of the values (a byte -128 means an
- * invalid code) and adds the term counts to *tsum when TERMS.
+ * Four vectors of 16 partial sums (rows r0..r3) folded into one: 128-bit
+ * lane L holds r0..r3's sums over their own lane L.
  */
-static inline __attribute__((always_inline)) __m512i
-gemv_row(const int WIDE, const int TERMS, const struct gemv_plan *gv, uint32_t n, uint32_t o,
-	 __m512i mn, __m512i *tsum)
+static inline __m512i fold4(const __m512i d[GEMV_BLOCK])
 {
-	const struct cpu_job *job = gv->job;
-	const struct gemv_tables *tb = &gv->tb;
-	const uint32_t k = job->s.k, chunks = (k + 63) / 64;
-	const size_t row_bytes = gv->row_bytes, chunk_bytes = 8 * (size_t)tb->bits;
-	const uint8_t *in = job->t->input + (size_t)n * k;
-	const uint8_t *w = job->t->weights + (size_t)o * row_bytes;
-	const __m512i zin = _mm512_set1_epi8((char)job->l->in_zero);
-	__m512i acc0 = _mm512_setzero_si512(), rz0 = acc0, acc1 = acc0, rz1 = acc0;
-	uint32_t chunk = 0;
+	__m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[0], d[1]),
+				       _mm512_unpackhi_epi32(d[0], d[1]));
+	__m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[2], d[3]),
+				       _mm512_unpackhi_epi32(d[2], d[3]));
 
-	for (; chunk + 2 <= gv->body; chunk += 2) {
-		/* Some lines ahead of the stream: measured a little faster here. */
-		_mm_prefetch((const char *)w + chunk * chunk_bytes + 512, _MM_HINT_T0);
-		_mm_prefetch((const char *)w + chunk * chunk_bytes + 576, _MM_HINT_T0);
-		gemv_chunk(WIDE, TERMS, tb, _mm512_loadu_si512(w + chunk * chunk_bytes),
-			   _mm512_loadu_si512(in + (size_t)chunk * 64), zin, ~0ULL, &acc0, &rz0,
-			   &mn, tsum);
-		gemv_chunk(WIDE, TERMS, tb, _mm512_loadu_si512(w + (chunk + 1) * chunk_bytes),
-			   _mm512_loadu_si512(in + (size_t)(chunk + 1) * 64), zin, ~0ULL, &acc1,
-			   &rz1, &mn, tsum);
-	}
-	/* The rest: loads masked to the row, lanes masked to k. */
-	for (; chunk < chunks; chunk++) {
-		size_t off = chunk * chunk_bytes, avail = row_bytes - off;
-		uint32_t left = k - chunk * 64;
-		__mmask64 lmask = avail >= 64 ? ~0ULL : ((1ULL << avail) - 1);
-		__mmask64 valid = left >= 64 ? ~0ULL : ((1ULL << left) - 1);
-
-		gemv_chunk(WIDE, TERMS, tb, _mm512_maskz_loadu_epi8(lmask, w + off),
-			   _mm512_maskz_loadu_epi8(valid, in + (size_t)chunk * 64), zin, valid,
-			   &acc0, &rz0, &mn, tsum);
-	}
-	acc0 = _mm512_sub_epi32(_mm512_add_epi32(acc0, acc1), _mm512_add_epi32(rz0, rz1));
-	gv->acc[(size_t)n * job->l->out_c + o] = _mm512_reduce_add_epi32(acc0);
-	return mn;
+	return _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
 }
 
+/* Four fold4() results (rows 0-3, 4-7, 8-11, 12-15) as the 16 row sums. */
+static inline __m512i fold16(const __m512i t[4])
+{
+	__m512i u01 = _mm512_add_epi32(_mm512_shuffle_i32x4(t[0], t[1], 0x44),
+				       _mm512_shuffle_i32x4(t[0], t[1], 0xee));
+	__m512i u23 = _mm512_add_epi32(_mm512_shuffle_i32x4(t[2], t[3], 0x44),
+				       _mm512_shuffle_i32x4(t[2], t[3], 0xee));
+
+	return _mm512_add_epi32(_mm512_shuffle_i32x4(u01, u23, 0x88),
+				_mm512_shuffle_i32x4(u01, u23, 0xdd));
+}
+
+/*
+ * Rows w[0..3] against the K inputs x: their sums of (x - in_zero) * w,
+ * folded (fold4()). The term counts of the first real rows go to *tsum.
+ */
+static inline __attribute__((always_inline)) __m512i
+gemv_block(const int WIDE, const int TERMS, const struct gemv_plan *gv, const uint8_t *x,
+	   const uint8_t *const w[GEMV_BLOCK], int real, __m512i *mn, __m512i *tsum)
+{
+	const struct gemv_tables *tb = &gv->tb;
+	const size_t chunk_bytes = 8 * (size_t)tb->bits;
+	const __m512i zin = _mm512_set1_epi8((char)gv->job->l->in_zero);
+	const uint32_t last = gv->chunks - 1;
+	const __mmask64 valid = gv->last_valid;
+	const uint8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+	/* Named, not an array: GCC then keeps them in registers without copies. */
+	__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+	__m512i z0 = a0, z1 = a0, z2 = a0, z3 = a0, xv, zl, d[GEMV_BLOCK];
+	const char *next = (const char *)w3 + gv->row_bytes;
+	size_t off = 0;
+	uint32_t c;
+
+	for (c = 0; c < last; c++, off += chunk_bytes) {
+		/*
+		 * The next block's codes (the rows after w3), 4 lines a chunk,
+		 * at least the GEMV_BLOCK * 8k bytes a chunk consumes: the
+		 * hardware prefetcher alone left 1x1280x1000 at 20.5 us a
+		 * call, 18.2 us with this (the same hint to L2: 23 us).
+		 */
+		_mm_prefetch(next + c * 256, _MM_HINT_T0);
+		_mm_prefetch(next + c * 256 + 64, _MM_HINT_T0);
+		_mm_prefetch(next + c * 256 + 128, _MM_HINT_T0);
+		_mm_prefetch(next + c * 256 + 192, _MM_HINT_T0);
+		xv = _mm512_loadu_si512(x + (size_t)c * 64);
+		gemv_chunk(WIDE, TERMS && real > 0, tb, _mm512_loadu_si512(w0 + off), xv, zin,
+			   ~0ULL, &a0, &z0, mn, tsum);
+		gemv_chunk(WIDE, TERMS && real > 1, tb, _mm512_loadu_si512(w1 + off), xv, zin,
+			   ~0ULL, &a1, &z1, mn, tsum);
+		gemv_chunk(WIDE, TERMS && real > 2, tb, _mm512_loadu_si512(w2 + off), xv, zin,
+			   ~0ULL, &a2, &z2, mn, tsum);
+		gemv_chunk(WIDE, TERMS && real > 3, tb, _mm512_loadu_si512(w3 + off), xv, zin,
+			   ~0ULL, &a3, &z3, mn, tsum);
+	}
+	xv = _mm512_maskz_loadu_epi8(valid, x + (size_t)last * 64);
+	zl = _mm512_maskz_mov_epi8(valid, zin);
+	gemv_chunk(WIDE, TERMS && real > 0, tb, _mm512_loadu_si512(w0 + off), xv, zl,
+		   valid, &a0, &z0, mn, tsum);
+	gemv_chunk(WIDE, TERMS && real > 1, tb, _mm512_loadu_si512(w1 + off), xv, zl,
+		   valid, &a1, &z1, mn, tsum);
+	gemv_chunk(WIDE, TERMS && real > 2, tb, _mm512_loadu_si512(w2 + off), xv, zl,
+		   valid, &a2, &z2, mn, tsum);
+	gemv_chunk(WIDE, TERMS && real > 3, tb, _mm512_loadu_si512(w3 + off), xv, zl,
+		   valid, &a3, &z3, mn, tsum);
+	d[0] = _mm512_sub_epi32(a0, z0);
+	d[1] = _mm512_sub_epi32(a1, z1);
+	d[2] = _mm512_sub_epi32(a2, z2);
+	d[3] = _mm512_sub_epi32(a3, z3);
+	return fold4(d);
+}
+
+/*
+ * Channels o..o+15 of params as the requantization constants of
+ * cpu_epi_avx512.h, built in registers from the 12-byte records (out_c of
+ * them: lanes from count on are zero and never stored). Returns the lanes
+ * whose parameters nhot_ref_run() refuses (-EOVERFLOW); sets *hi_ok when
+ * requant16_hi() is exact for every lane.
+ */
+static __mmask16 epi_block_load(const struct nhot_chan_params *params, uint32_t count,
+				struct epi_block *e, int *hi_ok)
+{
+	/* Dword 3i + f of the records is field f of channel i. */
+	static const int32_t pick[3][16] = {
+		{ 0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 1, 4, 7, 10, 13 },
+		{ 1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 2, 5, 8, 11, 14 },
+		{ 2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 3, 6, 9, 12, 15 },
+	};
+	/* Lanes whose dword 3i + f lies in the third vector (3i + f >= 32). */
+	static const __mmask16 from_third[3] = { 0xf800, 0xf800, 0xfc00 };
+	const int32_t *d = (const int32_t *)params;
+	uint32_t n = 3 * (count < GEMV_GROUP ? count : GEMV_GROUP);
+	__m512i a = _mm512_maskz_loadu_epi32(n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1), d);
+	__m512i b = _mm512_maskz_loadu_epi32(n >= 32 ? 0xffff : n <= 16 ? 0 :
+					     (__mmask16)((1u << (n - 16)) - 1), d + 16);
+	__m512i c = _mm512_maskz_loadu_epi32(n <= 32 ? 0 : (__mmask16)((1u << (n - 32)) - 1),
+					     d + 32);
+	__m512i f[3], one = _mm512_set1_epi64(1);
+	__mmask16 lanes = count >= 16 ? 0xffff : (__mmask16)((1u << count) - 1), bad, hi;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		__m512i idx = _mm512_loadu_si512(pick[i]);
+
+		f[i] = _mm512_mask_permutexvar_epi32(_mm512_permutex2var_epi32(a, idx, b),
+						     from_third[i], idx, c);
+	}
+	/* bias in [-2^30, 2^30], mult <= INT32_MAX, shift in [1, NHOT_MAX_SHIFT] */
+	bad = _mm512_cmpgt_epi32_mask(f[0], _mm512_set1_epi32(NHOT_MAX_BIAS)) |
+	      _mm512_cmplt_epi32_mask(f[0], _mm512_set1_epi32(-NHOT_MAX_BIAS)) |
+	      _mm512_cmplt_epi32_mask(f[1], _mm512_setzero_si512()) |
+	      _mm512_cmpge_epu32_mask(_mm512_sub_epi32(f[2], _mm512_set1_epi32(1)),
+				      _mm512_set1_epi32(NHOT_MAX_SHIFT));
+	e->bias = f[0];
+	for (i = 0; i < 2; i++) {
+		/* Even channels in the low dwords of the 64-bit lanes, odd ones above. */
+		__m512i m = i ? _mm512_srli_epi64(f[1], 32) : _mm512_maskz_mov_epi32(0x5555, f[1]);
+		__m512i s = i ? _mm512_srli_epi64(f[2], 32) : _mm512_maskz_mov_epi32(0x5555, f[2]);
+
+		e->mult[i] = m;
+		e->shift[i] = s;
+		e->round[i] = _mm512_sllv_epi64(one, _mm512_sub_epi64(s, one));
+	}
+	/* requant16_hi(): 2^(s - 33) and s - 32 where s >= 33 and M != 0, else 0 and 1. */
+	hi = _mm512_cmpge_epi32_mask(f[2], _mm512_set1_epi32(33)) &
+	     _mm512_test_epi32_mask(f[1], f[1]);
+	e->round32 = _mm512_maskz_sllv_epi32(hi, _mm512_set1_epi32(1),
+					     _mm512_sub_epi32(f[2], _mm512_set1_epi32(33)));
+	e->shift32 = _mm512_mask_sub_epi32(_mm512_set1_epi32(1), hi, f[2], _mm512_set1_epi32(32));
+	*hi_ok = (__mmask16)(hi | ~_mm512_test_epi32_mask(f[1], f[1])) == 0xffff;
+	return bad & lanes;
+}
+
+/* The 16 sums of channels o.. of batch row n, requantized into gv->out. */
+static void gemv_store16(struct gemv_plan *gv, __m512i sums, uint32_t n, uint32_t o)
+{
+	const struct cpu_job *job = gv->job;
+	uint32_t out_c = job->l->out_c, count = out_c - o < 16 ? out_c - o : 16;
+	struct epi_consts k = gv->consts;
+	struct epi_block e;
+	__m128i bytes;
+
+	if (epi_block_load(job->t->params + o, count, &e, &k.hi_ok))
+		atomic_store(&gv->bad_param, 1);
+	bytes = requant16(sums, &e, &k);
+	_mm_mask_storeu_epi8(gv->out + (size_t)n * out_c + o,
+			     count >= 16 ? 0xffff : (__mmask16)((1u << count) - 1), bytes);
+}
+
+static inline const uint8_t *row_codes(const struct gemv_plan *gv, uint32_t row)
+{
+	if (row < gv->tail_first)
+		return gv->job->t->weights + row * gv->row_bytes;
+	return gv->tail + (row - gv->tail_first) * gv->row_bytes;
+}
+
+/*
+ * Channels o0..o1 (whole groups of 16 but the layer's last), every batch
+ * row. Rows past out_c in the last group repeat the last row: they keep the
+ * loop free of row checks, are never stored and never counted.
+ */
 static inline __attribute__((always_inline)) void
 gemv_range(const int WIDE, const int TERMS, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
 {
-	__m512i mn = _mm512_setzero_si512(), tsum = _mm512_setzero_si512();
-	uint32_t n, o;
+	const struct cpu_job *job = gv->job;
+	const uint32_t out_c = job->l->out_c, k = job->s.k;
+	__m512i mn = _mm512_setzero_si512(), tsum = _mm512_setzero_si512(), t[4];
+	const uint8_t *w[GEMV_BLOCK];
+	uint32_t n, o, b;
+	int i;
 
-	/* Counters: every batch row multiplies the same weights; count one. */
-	for (o = o0; o < o1; o++)
-		mn = gemv_row(WIDE, TERMS, gv, 0, o, mn, &tsum);
-	for (n = 1; n < gv->job->l->batch; n++)
-		for (o = o0; o < o1; o++)
-			mn = gemv_row(WIDE, 0, gv, n, o, mn, &tsum);
+	for (o = o0; o < o1; o += GEMV_GROUP) {
+		for (n = 0; n < job->l->batch; n++) {
+			for (b = 0; b < 4; b++) {
+				uint32_t first = o + b * GEMV_BLOCK;
+				int real = first >= out_c ? 0 : (int)(out_c - first);
+
+				for (i = 0; i < GEMV_BLOCK; i++) {
+					uint32_t row = first + i < out_c ? first + i : out_c - 1;
+
+					w[i] = row_codes(gv, row);
+				}
+				/* Counters: every batch row multiplies the same weights; count one. */
+				if (TERMS && n == 0)
+					t[b] = gemv_block(WIDE, 1, gv, job->t->input, w, real,
+							  &mn, &tsum);
+				else
+					t[b] = gemv_block(WIDE, 0, gv, job->t->input +
+							  (size_t)n * k, w, 0, &mn, &tsum);
+			}
+			gemv_store16(gv, fold16(t), n, o);
+		}
+	}
 	if (_mm512_cmpeq_epi8_mask(mn, _mm512_set1_epi8((char)INVALID_VALUE)))
 		atomic_store(&gv->bad_code, 1);
 	if (TERMS)
@@ -181,8 +380,8 @@ gemv_range(const int WIDE, const int TERMS, struct gemv_plan *gv, uint32_t o0, u
 static void gemv_task(void *arg, size_t task, int worker)
 {
 	struct gemv_plan *gv = arg;
-	uint32_t out_c = gv->job->l->out_c, o0 = (uint32_t)task * GEMV_ROWS_PER_TASK;
-	uint32_t o1 = o0 + GEMV_ROWS_PER_TASK < out_c ? o0 + GEMV_ROWS_PER_TASK : out_c;
+	const uint32_t rows = GEMV_GROUP * GEMV_GROUPS_PER_TASK, out_c = gv->job->l->out_c;
+	uint32_t o0 = (uint32_t)task * rows, o1 = o0 + rows < out_c ? o0 + rows : out_c;
 	int wide = gv->tb.bits == 8, terms = gv->job->want_terms;
 
 	(void)worker;
@@ -196,78 +395,75 @@ static void gemv_task(void *arg, size_t task, int worker)
 		gemv_range(0, 0, gv, o0, o1);
 }
 
-/*
- * Requantizes 16 channels o..o+15 (docs/arith.md 2.1, 64-bit lanes) of one
- * batch row: out[i] for i < count.
- */
-static void requant_store16(const struct cpu_job *job, const int32_t *acc, uint32_t o,
-			    uint32_t count, uint8_t *out)
+static __mmask64 low_bytes(size_t n)
 {
-	__mmask16 m = count >= 16 ? 0xffff : (__mmask16)((1u << count) - 1);
-	__m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + o),
-				     _mm512_maskz_loadu_epi32(m, job->bias_adj + o));
-	const __m512i lo = _mm512_set1_epi64(job->lo), hi = _mm512_set1_epi64(job->hi);
-	__m512i half[2];
-	int h;
+	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+}
 
-	for (h = 0; h < 2; h++) {
-		__m512i x = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(v, 1) :
-						  _mm512_castsi512_si256(v));
-		/* Padded to 64 channels by cpu_epilogue_prepare(): whole loads. */
-		__m512i p = _mm512_mul_epi32(x, _mm512_loadu_si512(job->mult + o + 8 * h));
+static void consts_init(const struct cpu_job *job, struct epi_consts *k)
+{
+	const struct nhot_layer *l = job->l;
+	int8_t narrow[64];
+	int i;
 
-		p = _mm512_add_epi64(p, _mm512_loadu_si512(job->round + o + 8 * h));
-		p = _mm512_srav_epi64(p, _mm512_loadu_si512(job->shift + o + 8 * h));
-		half[h] = _mm512_min_epi64(_mm512_max_epi64(p, lo), hi);
-	}
-	v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(half[0])),
-			       _mm512_cvtepi64_epi32(half[1]), 1);
-	v = _mm512_add_epi32(v, _mm512_set1_epi32((int)job->l->out_zero));
-	_mm_mask_storeu_epi8(out + o, m, _mm512_cvtepi32_epi8(v));
+	/* requant16()'s narrowing: byte i <- byte 4i (the low byte of dword i). */
+	for (i = 0; i < 64; i++)
+		narrow[i] = (int8_t)(4 * (i % 16));
+	k->narrow = _mm512_loadu_si512(narrow);
+	k->lo = _mm512_set1_epi64((int64_t)l->act_min - (int64_t)l->out_zero);
+	k->hi = _mm512_set1_epi64((int64_t)l->act_max - (int64_t)l->out_zero);
+	k->zero = _mm512_set1_epi32((int)l->out_zero);
+	k->act_min = _mm512_set1_epi32((int)l->act_min);
+	k->act_max = _mm512_set1_epi32((int)l->act_max);
+	k->hi_ok = 0;	/* decided per group of 16 channels */
 }
 
 int cpu_gemv_fc_avx512(struct cpu_job *job)
 {
 	const struct nhot_layer *l = job->l;
+	const uint32_t rows = GEMV_GROUP * GEMV_GROUPS_PER_TASK;
 	struct gemv_plan *gv = cpu_alloc(sizeof(*gv));
-	int32_t *rowsum = NULL;
-	uint32_t o, n, chunks;
-	int ret = -ENOMEM;
+	size_t chunk_bytes, reach, tail_bytes;
+	int ret;
 
 	if (!gv)
 		return -ENOMEM;
 	memset(gv, 0, sizeof(*gv));
 	gv->job = job;
 	build_tables(job, &gv->tb);
+	consts_init(job, &gv->consts);
 	gv->row_bytes = (size_t)(job->s.weight_bytes / l->out_c);
-	chunks = (job->s.k + 63) / 64;
-	/* Chunk c is a body chunk when all 64 codes and 64 loaded bytes are in the row. */
-	for (gv->body = 0; gv->body < chunks; gv->body++)
-		if ((size_t)gv->body * 8 * gv->tb.bits + 64 > gv->row_bytes ||
-		    (gv->body + 1) * 64 > job->s.k)
-			break;
-	gv->acc = cpu_alloc(sizeof(int32_t) * l->out_c * l->batch);
-	/* The accumulators hold sum((x - in_zero) * w) already: rowsum is 0. */
-	rowsum = cpu_zalloc(sizeof(int32_t) * l->out_c);
-	if (!gv->acc || !rowsum)
+	gv->chunks = (job->s.k + 63) / 64;
+	chunk_bytes = 8 * (size_t)gv->tb.bits;
+	gv->last_valid = low_bytes(job->s.k - (gv->chunks - 1) * 64);
+	/* Row r's loads end at r * row_bytes + reach: the first rows that pass the end. */
+	reach = (gv->chunks - 1) * chunk_bytes + 64;
+	gv->tail_first = reach > job->s.weight_bytes ? 0 :
+			 (uint32_t)((job->s.weight_bytes - reach) / gv->row_bytes + 1);
+	if (gv->tail_first > l->out_c)
+		gv->tail_first = l->out_c;
+	tail_bytes = (l->out_c - gv->tail_first) * gv->row_bytes;
+	gv->tail = cpu_zalloc(tail_bytes + 64);
+	gv->out = cpu_alloc((size_t)l->out_c * l->batch);
+	ret = -ENOMEM;
+	if (!gv->tail || !gv->out)
 		goto out_free;
-	cpu_parallel(job->threads, (l->out_c + GEMV_ROWS_PER_TASK - 1) / GEMV_ROWS_PER_TASK,
-		     gemv_task, gv);
+	memcpy(gv->tail, job->t->weights + gv->tail_first * gv->row_bytes, tail_bytes);
+	cpu_parallel(job->threads, (l->out_c + rows - 1) / rows, gemv_task, gv);
+	/* nhot_ref_run()'s order: the codes first, then the parameters. */
 	ret = -EILSEQ;
 	if (atomic_load(&gv->bad_code))
 		goto out_free;
+	ret = -EOVERFLOW;
+	if (atomic_load(&gv->bad_param))
+		goto out_free;
 	/* FC counts every product: the total suffices (cpu_dispatch sums colterms). */
 	job->colterms[0] = (uint32_t)atomic_load(&gv->terms);
-	ret = cpu_epilogue_prepare(job, rowsum);
-	if (ret)
-		goto out_free;
-	for (n = 0; n < l->batch; n++)
-		for (o = 0; o < l->out_c; o += 16)
-			requant_store16(job, gv->acc + (size_t)n * l->out_c, o, l->out_c - o,
-					job->t->output + (size_t)n * l->out_c);
+	memcpy(job->t->output, gv->out, (size_t)l->out_c * l->batch);
+	ret = 0;
 out_free:
-	cpu_free(rowsum);
-	cpu_free(gv->acc);
+	cpu_free(gv->out);
+	cpu_free(gv->tail);
 	cpu_free(gv);
 	return ret;
 }

@@ -635,4 +635,133 @@ TEST(depthwise_kernels)
 	EXPECT_EQ(0, bad);
 }
 
+/*
+ * The batch-1 FC kernel (cpu_gemv_avx512.c): blocks of 4 rows, groups of 16
+ * channels requantized in the task, rows past out_c repeating the last one.
+ * Every (n, b); K with and without a partial last 64-code chunk; out_c
+ * around the block and group sizes; groups whose channels all take
+ * requant16_hi() next to mixed ones (small shifts saturate); padding bits
+ * set, which readers ignore; an invalid code in the last code of the last
+ * row; a bad parameter in the last channel, alone and with a bad code.
+ */
+static const uint32_t gemv_ks[] = { 1, 9, 63, 64, 65, 128, 200, 1280 };
+static const uint32_t gemv_outs[] = { 1, 3, 4, 5, 15, 16, 17, 33, 47, 64, 100 };
+
+static int make_gemv_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b, uint32_t k,
+			  uint32_t out_c, int index, struct layer_gen_case *c)
+{
+	static const uint32_t zeros[] = { 0, 255, 128 };
+	struct nhot_layer *l = &c->layer;
+	int16_t set[NHOT_SET_MAX];
+	int size = nhot_set_values((int)n, (int)b, set, NHOT_SET_MAX), ret;
+	uint64_t i, nw;
+	uint32_t o;
+
+	memset(c, 0, sizeof(*c));
+	if (size <= 0)
+		return -EINVAL;
+	l->type = NHOT_LAYER_FC;
+	l->w_n = n;
+	l->w_b = b;
+	l->batch = 1;
+	l->in_h = l->in_w = 1;
+	l->in_c = k;
+	l->out_c = out_c;
+	l->in_zero = zeros[index % 3];
+	l->out_zero = zeros[(index + 1) % 3];
+	l->act_min = index % 4 == 3 ? 40 : 0;
+	l->act_max = index % 4 == 3 ? 200 : 255;
+	if (nhot_layer_check(l, &c->shape))
+		return -EINVAL;
+	nw = (uint64_t)out_c * k;
+	c->values = malloc(nw);
+	c->input = malloc(c->shape.input_bytes);
+	c->weights = malloc(c->shape.weight_bytes);
+	c->params = malloc(c->shape.params_bytes);
+	c->output = malloc(c->shape.output_bytes);
+	if (!c->values || !c->input || !c->weights || !c->params || !c->output)
+		return -ENOMEM;
+	for (i = 0; i < c->shape.input_bytes; i++)
+		c->input[i] = (uint8_t)layer_gen_below(rng, 256);
+	for (i = 0; i < nw; i++)
+		c->values[i] = (int8_t)set[layer_gen_below(rng, (uint32_t)size)];
+	for (o = 0; o < out_c; o++) {
+		struct nhot_chan_params *p = &c->params[o];
+
+		p->bias = (int32_t)layer_gen_range(rng, -(1 << 30), 1 << 30);
+		p->mult = layer_gen_below(rng, 8) ? (uint32_t)layer_gen_range(rng, 0, INT32_MAX) : 0;
+		/* Odd groups of 16: any shift, so requant16() rather than requant16_hi(). */
+		p->shift = (o / 16) % 2 ? 1 + layer_gen_below(rng, NHOT_MAX_SHIFT) :
+					  33 + layer_gen_below(rng, NHOT_MAX_SHIFT - 32);
+	}
+	c->t = (struct nhot_tensors){
+		.input = c->input, .input_len = c->shape.input_bytes,
+		.weights = c->weights, .weights_len = c->shape.weight_bytes,
+		.params = c->params, .params_len = c->shape.params_bytes,
+		.output = c->output, .output_len = c->shape.output_bytes,
+	};
+	ret = nhot_pack((int)n, (int)b, c->values, out_c, k, c->weights, c->shape.weight_bytes);
+	if (ret || index % 2 == 0)
+		return ret;
+	/* Padding bits set: the same job for every reader. */
+	for (o = 0; o < out_c; o++) {
+		size_t row_bytes = c->shape.weight_bytes / out_c, used = (size_t)k *
+				   (size_t)nhot_code_bits((int)n, (int)b);
+
+		if (used % 8)
+			c->weights[o * row_bytes + row_bytes - 1] |= (uint8_t)(0xff << (used % 8));
+	}
+	return 0;
+}
+
+TEST(gemv_fc_blocks)
+{
+	const char *isas[3];
+	int nisa = usable_isas(isas), bad = 0, index = 0, err;
+	uint64_t seed = test_seed() + 9;
+	struct layer_gen_rng rng;
+	uint32_t n, b;
+
+	layer_gen_seed(&rng, seed);
+	for (n = NHOT_MIN_N; n <= NHOT_MAX_N; n++) {
+		for (b = NHOT_MIN_B; b <= NHOT_MAX_B; b++) {
+			size_t s;
+
+			for (s = 0; s < 3; s++, index++) {
+				uint32_t k = gemv_ks[(index + s) % (sizeof(gemv_ks) / sizeof(gemv_ks[0]))];
+				uint32_t out_c = gemv_outs[index % (sizeof(gemv_outs) /
+								     sizeof(gemv_outs[0]))];
+				int kbits = nhot_code_bits((int)n, (int)b);
+				int size = nhot_set_size((int)n, (int)b);
+				size_t row_bytes;
+				struct layer_gen_case c;
+
+				ASSERT_EQ(0, make_gemv_case(&rng, n, b, k, out_c, index, &c));
+				ASSERT_EQ(0, nhot_ref_run(&c.layer, &c.t, NULL));
+				bad += compare_case(&c, isas, nisa, seed, index);
+				row_bytes = c.shape.weight_bytes / out_c;
+				/* A bad parameter in the last channel: -EOVERFLOW, output untouched. */
+				c.params[out_c - 1].shift = 0;
+				if (!same_verdict(&c.layer, &c.t, c.shape.output_bytes, &err) ||
+				    err != -EOVERFLOW)
+					bad++;
+				/* With an invalid last code too: the codes are checked first. */
+				if (size < (1 << kbits)) {
+					poke_code(c.weights, row_bytes, out_c - 1, k - 1, kbits,
+						  (unsigned int)size);
+					if (!same_verdict(&c.layer, &c.t, c.shape.output_bytes,
+							  &err) || err != -EILSEQ)
+						bad++;
+					c.params[out_c - 1].shift = 40;
+					if (!same_verdict(&c.layer, &c.t, c.shape.output_bytes,
+							  &err) || err != -EILSEQ)
+						bad++;
+				}
+				layer_gen_free(&c);
+			}
+		}
+	}
+	EXPECT_EQ(0, bad);
+}
+
 TEST_HARNESS_MAIN
