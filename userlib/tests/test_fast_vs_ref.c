@@ -496,7 +496,9 @@ TEST(gemm_packed_epilogue)
  * outputs across several DW_BAND bands, rows wide enough that the 3x3
  * kernel prepares its blocks in several groups, batch 2; zero points 0 and
  * 255, narrow clamps, and both requantization forms (every shift >= 33, or
- * saturating multipliers with small shifts and biases at +-2^30).
+ * saturating multipliers with small shifts and biases at +-2^30). With
+ * every shift >= 33, 96 and 100 channels take the 3x3 kernel's four-block
+ * rows (dw3_row4()) and their single-block rest.
  */
 struct dw_shape {
 	uint32_t in_h, in_w, c, batch;
