@@ -8,6 +8,7 @@
  * gives exactly the bits a fresh decode would.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,8 @@ static void panels_free(struct cpu_panels *p)
 	cpu_free(p->b);
 	cpu_free(p->rowsum);
 	cpu_free(p->colterms);
+	cpu_free(p->epi);
+	cpu_free(p->epi_key);
 	free(p);
 }
 
@@ -38,6 +41,40 @@ static void make_key(const struct cpu_job *job, uint64_t layout, uint64_t key[4]
 	key[1] = ((uint64_t)l->out_c << 32) | job->s.k;
 	key[2] = ((uint64_t)job->groups << 32) | job->og;
 	key[3] = layout;
+}
+
+/*
+ * Comparing the codes is the price of a hit: 13% of a 49x320x1280 layer's
+ * time (358 KB twice). Big ones are compared by all the job's threads.
+ */
+#define COMPARE_CHUNK	(64u << 10)
+
+struct compare_job {
+	const uint8_t *a, *b;
+	size_t len;
+	_Atomic int differ;
+};
+
+static void compare_task(void *arg, size_t task, int worker)
+{
+	struct compare_job *cj = arg;
+	size_t off = task * COMPARE_CHUNK;
+	size_t n = cj->len - off < COMPARE_CHUNK ? cj->len - off : COMPARE_CHUNK;
+
+	(void)worker;
+	if (!atomic_load_explicit(&cj->differ, memory_order_relaxed) &&
+	    memcmp(cj->a + off, cj->b + off, n))
+		atomic_store(&cj->differ, 1);
+}
+
+static int same_bytes(int threads, const uint8_t *a, const uint8_t *b, size_t len)
+{
+	struct compare_job cj = { .a = a, .b = b, .len = len };
+
+	if (threads <= 1 || len <= COMPARE_CHUNK)
+		return !memcmp(a, b, len);
+	cpu_parallel(threads, (len + COMPARE_CHUNK - 1) / COMPARE_CHUNK, compare_task, &cj);
+	return !atomic_load(&cj.differ);
 }
 
 struct cpu_panels *cpu_panels_get(const struct cpu_job *job, uint64_t layout)
@@ -64,7 +101,7 @@ struct cpu_panels *cpu_panels_get(const struct cpu_job *job, uint64_t layout)
 	}
 	pthread_mutex_unlock(&panel_lock);
 	/* The entry is immutable while we hold a reference. */
-	if (hit && memcmp(hit->packed, w, len)) {
+	if (hit && !same_bytes(job->threads, hit->packed, w, len)) {
 		cpu_panels_put(hit);
 		hit = NULL;
 	}
@@ -88,6 +125,62 @@ void cpu_panels_put(struct cpu_panels *p)
 	pthread_mutex_unlock(&panel_lock);
 	if (p)
 		panels_free(p);
+}
+
+size_t cpu_epi_key_len(const struct cpu_job *job)
+{
+	return (4 + (size_t)job->l->out_c * 3) * sizeof(uint32_t);
+}
+
+void cpu_epi_key(const struct cpu_job *job, uint32_t *key)
+{
+	const struct nhot_layer *l = job->l;
+	const struct nhot_chan_params *p = job->t->params;
+	uint32_t o;
+
+	key[0] = l->in_zero;
+	key[1] = l->out_zero;
+	key[2] = l->act_min;
+	key[3] = l->act_max;
+	for (o = 0; o < l->out_c; o++) {
+		key[4 + 3 * o] = (uint32_t)p[o].bias;
+		key[5 + 3 * o] = p[o].mult;
+		key[6 + 3 * o] = p[o].shift;
+	}
+}
+
+const void *cpu_panels_epi(struct cpu_panels *p, const uint32_t *key, size_t len)
+{
+	void *epi;
+
+	pthread_mutex_lock(&panel_lock);
+	epi = p->epi;
+	pthread_mutex_unlock(&panel_lock);
+	/* Once set, epi and its key never change while p lives. */
+	if (!epi || p->epi_key_len != len || memcmp(p->epi_key, key, len))
+		return NULL;
+	return epi;
+}
+
+int cpu_panels_set_epi(struct cpu_panels *p, const uint32_t *key, size_t len, void *epi)
+{
+	uint8_t *copy = cpu_alloc(len);
+	int kept = 0;
+
+	if (!copy)
+		return 0;
+	memcpy(copy, key, len);
+	pthread_mutex_lock(&panel_lock);
+	if (!p->epi) {
+		p->epi_key = copy;
+		p->epi_key_len = len;
+		p->epi = epi;
+		kept = 1;
+	}
+	pthread_mutex_unlock(&panel_lock);
+	if (!kept)
+		cpu_free(copy);
+	return kept;
 }
 
 struct cpu_panels *cpu_panels_add(const struct cpu_job *job, uint64_t layout, void *b,
