@@ -10,15 +10,16 @@
  * position) is a short chain of VNNI dot products from the bias, and the
  * shared requantization epilogue. Two kernels:
  *
- * - 3x3, stride_w = dilation_h = dilation_w = 1 (MobileNet's; any stride_h):
+ * - 3x3, stride_w 1 or 2, dilation 1 (MobileNet's; any stride_h):
  *   bytes and vpdpbusd (u8 input x s8 weight, four products per dword). The
  *   prepared rows form a ring of 4 slots, interleaved per pixel: 64 bytes =
  *   the pixel's 16 channels in each slot. One load and one vpermb give each
  *   channel's dword (x[iy][px], x[iy+1][px], x[iy+2][px], x[unused slot][px])
- *   for one output row: the column of the window at px, which serves the 3
- *   outputs ox = px-2..px, each one vpdpbusd per kernel column (the fourth
- *   weight byte 0). Per 16 outputs: 1 load, 1 vpermb, 3 vpdpbusd, where the
- *   word kernel needs 9 loads and 9 vpdpwssd.
+ *   for one output row: the column of the window at px, which serves the
+ *   outputs whose window has it (3 at stride 1, ox = px-2..px), each one
+ *   vpdpbusd per kernel column (the fourth weight byte 0). Per 16 outputs at
+ *   stride 1: 1 load, 1 vpermb, 3 vpdpbusd (stride 2: 2 loads, 2 vpermb),
+ *   where the word kernel needs 9 loads and 9 vpdpwssd.
  *
  * - every other shape: a prepared row holds each input value widened to 32
  *   bits, and every tap is one vpdpwssd whose weight sits in the low 16 bits
@@ -29,7 +30,8 @@
  * word kernel 373 us; bytes with one vpermb per tap and one block per pass
  * over the band 203 us; the column kernel, blocks prepared in groups, 177 us;
  * copying two pixels and computing two outputs a step, 156 us; four blocks'
- * results narrowed together, 150 us.
+ * results narrowed together, 150 us. The same layer at stride 2: word
+ * kernel 361 us (no row reuse at stride_h 2), column kernel 96 us.
  */
 #include <errno.h>
 #include <immintrin.h>
@@ -99,7 +101,7 @@ static size_t dw_tasks(const struct cpu_job *job)
 	return (size_t)job->s.out_n * ((job->s.out_h + DW_BAND - 1) / DW_BAND);
 }
 
-/* --- 3x3, stride_w 1: columns of bytes and vpdpbusd ------------------------ */
+/* --- 3x3, stride_w 1 or 2: columns of bytes and vpdpbusd ------------------- */
 
 /*
  * Input row iy (a padding row outside the image) of image n into ring slot
@@ -220,15 +222,38 @@ static void dw3_row(const struct dw_plan *dp, const uint8_t *ring, uint32_t cb, 
 			  dw3_acc(e.bias, c0, c1, dw3_column(ring, ox + 2, idx), w), &e, &k, m);
 }
 
+/* dw3_row() at stride_w 2: output ox has columns 2ox..2ox+2, the first the last one's. */
+static void dw3_row_s2(const struct dw_plan *dp, const uint8_t *ring, uint32_t cb, uint32_t r,
+		       uint8_t *out)
+{
+	const __m512i idx = dp->column[r];
+	const __m512i *wb = dp->w + (size_t)cb * dp->w_vectors;
+	const __m512i w[3] = { wb[0], wb[1], wb[2] };
+	const struct epi_block e = dp->epi[cb];
+	const struct epi_consts k = dp->consts;
+	const uint32_t out_w = dp->job->s.out_w, C = dp->job->l->in_c;
+	const __mmask16 m = dw_lanes(dp, cb);
+	__m512i c0 = dw3_column(ring, 0, idx);
+	uint32_t ox;
+
+	for (ox = 0; ox < out_w; ox++) {
+		__m512i c1 = dw3_column(ring, 2 * ox + 1, idx), c2 = dw3_column(ring, 2 * ox + 2, idx);
+
+		dw3_store(out + (size_t)ox * C, dw3_acc(e.bias, c0, c1, c2, w), &e, &k, m);
+		c0 = c2;
+	}
+}
+
 /*
- * Four full blocks of one output row (64 channels) when every channel's
- * shift is >= 33: pack4_u8() narrows the four results at once and one
- * 64-byte store writes them, 1.5 operations per 16 outputs where
- * requant16_hi() takes 3 (dw3x3, 4 of its 6 blocks this way: 157 -> 150 us
- * p10 at 1 thread, 108 -> 97 us at 2).
+ * Four full blocks of one output row (64 channels, either stride_w) when
+ * every channel's shift is >= 33: pack4_u8() narrows the four results at
+ * once and one 64-byte store writes them, 1.5 operations per 16 outputs
+ * where requant16_hi() takes 3 (dw3x3, 4 of its 6 blocks this way: 157 ->
+ * 150 us p10 at 1 thread, 108 -> 97 us at 2).
  */
-static void dw3_row4(const struct dw_plan *dp, const uint8_t *ring, uint32_t cb, uint32_t r,
-		     uint8_t *out)
+static inline __attribute__((always_inline)) void
+dw3_row4_at(const struct dw_plan *dp, const uint8_t *ring, uint32_t cb, uint32_t r, uint8_t *out,
+	    const uint32_t stride)
 {
 	const __m512i idx = dp->column[r];
 	const __m512i *w = dp->w + (size_t)cb * dp->w_vectors;
@@ -249,15 +274,28 @@ static void dw3_row4(const struct dw_plan *dp, const uint8_t *ring, uint32_t cb,
 
 #pragma GCC unroll 4
 		for (j = 0; j < 4; j++) {
-			__m512i c2 = dw3_column(ring + j * rb, ox + 2, idx);
+			__m512i c2 = dw3_column(ring + j * rb, stride * ox + 2, idx);
 
+			if (stride == 2 && ox > 0)
+				c1[j] = dw3_column(ring + j * rb, 2 * ox + 1, idx);
 			v[j] = requant32_hi(dw3_acc(e[j].bias, c0[j], c1[j], c2, w + 3 * j),
 					    &e[j], &k);
-			c0[j] = c1[j];
+			/* The next window starts at this one's second column, or third. */
+			c0[j] = stride == 1 ? c1[j] : c2;
 			c1[j] = c2;
 		}
 		_mm512_storeu_si512(out + (size_t)ox * C, pack4_u8(v[0], v[1], v[2], v[3], &k));
 	}
+}
+
+/* dw3_row4_at() with the stride a constant: a run-time one costs 170 -> 184 us in dw3x3. */
+static void dw3_row4(const struct dw_plan *dp, const uint8_t *ring, uint32_t cb, uint32_t r,
+		     uint8_t *out)
+{
+	if (dp->job->l->stride_w == 1)
+		dw3_row4_at(dp, ring, cb, r, out, 1);
+	else
+		dw3_row4_at(dp, ring, cb, r, out, 2);
 }
 
 /* One output row of the group's blocks cb0 .. cb0+g-1: by four where they qualify. */
@@ -274,7 +312,10 @@ static void dw3_group_row(const struct dw_plan *dp, const uint8_t *ring, uint32_
 			dw3_row4(dp, rc, cb0 + cb, r, oc);
 			cb += 4;
 		} else {
-			dw3_row(dp, rc, cb0 + cb, r, oc);
+			if (dp->job->l->stride_w == 1)
+				dw3_row(dp, rc, cb0 + cb, r, oc);
+			else
+				dw3_row_s2(dp, rc, cb0 + cb, r, oc);
 			cb++;
 		}
 	}
@@ -440,7 +481,7 @@ static void dwx_weights(const struct dw_plan *dp, const int8_t *rows, uint32_t t
 
 static int dw_is_3x3(const struct nhot_layer *l)
 {
-	return l->kernel_h == 3 && l->kernel_w == 3 && l->stride_w == 1 &&
+	return l->kernel_h == 3 && l->kernel_w == 3 && l->stride_w <= 2 &&
 	       l->dilation_h == 1 && l->dilation_w == 1;
 }
 
