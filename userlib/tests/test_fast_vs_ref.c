@@ -771,4 +771,60 @@ TEST(gemv_fc_blocks)
 	EXPECT_EQ(0, bad);
 }
 
+/*
+ * The decoded weights and their requantization constants are kept between
+ * calls (cpu_panel_cache.c): a layer run again with the same codes but new
+ * params, zero points or clamp, or with one code changed in place, must
+ * still match the reference.
+ */
+TEST(cached_weights_changed_params)
+{
+	const char *isas[3];
+	int nisa = usable_isas(isas), bad = 0, i, step;
+	uint64_t seed = test_seed() + 8;
+	struct layer_gen_rng rng;
+
+	layer_gen_seed(&rng, seed);
+	for (i = 0; i < 60; i++) {
+		struct layer_gen_case c;
+		uint32_t o;
+
+		if (i % 2) {
+			ASSERT_EQ(0, layer_gen_make(&rng, NHOT_LAYER_CONV2D, &c));
+		} else {
+			ASSERT_EQ(0, make_fc_case(&rng, 1 + layer_gen_below(&rng, 40),
+						  4 * (1 + layer_gen_below(&rng, 100)),
+						  16 * (1 + layer_gen_below(&rng, 8)), &c));
+		}
+		hi_shift_params(&rng, &c, 0);
+		for (step = 0; step < 4; step++) {
+			bad += compare_case(&c, isas, nisa, seed, i * 10 + step);
+			if (step == 0) {		/* new params */
+				hi_shift_params(&rng, &c, i % 3 == 0);
+			} else if (step == 1) {	/* new zero points and clamp */
+				c.layer.in_zero = layer_gen_below(&rng, 256);
+				c.layer.out_zero = layer_gen_below(&rng, 256);
+				c.layer.act_min = layer_gen_below(&rng, 100);
+				c.layer.act_max = 155 + layer_gen_below(&rng, 101);
+			} else if (step == 2) {	/* one weight changed in place */
+				int16_t set[256];
+				int size = nhot_set_values((int)c.layer.w_n, (int)c.layer.w_b, set, 256);
+				uint64_t n = (uint64_t)c.layer.out_c * c.shape.k;
+				uint64_t at = layer_gen_below(&rng, (uint32_t)n);
+
+				ASSERT_GT(size, 1);
+				o = 0;
+				while (set[o] == c.values[at])
+					o++;
+				c.values[at] = (int8_t)set[o];
+				ASSERT_EQ(0, nhot_pack((int)c.layer.w_n, (int)c.layer.w_b, c.values,
+						       c.layer.out_c, c.shape.k, c.weights,
+						       c.shape.weight_bytes));
+			}
+		}
+		layer_gen_free(&c);
+	}
+	EXPECT_EQ(0, bad);
+}
+
 TEST_HARNESS_MAIN
