@@ -544,31 +544,44 @@ static void pack_a_row(const struct gemm_plan *gp, uint32_t m, uint32_t g, uint8
 }
 
 /*
- * Direct convolution: the A segments of output position m of group g, one
- * per tap: the input pixel's Cg channels in place, or gp->zrow (Cg bytes of
- * in_zero, which add (in_zero - in_zero) * w = 0) where the tap is padding.
+ * Direct convolution: the A segments of output positions m0 .. m0 + rows - 1
+ * of group g, taps per position: the input pixel's Cg channels in place, or
+ * gp->zrow (Cg bytes of in_zero, which add (in_zero - in_zero) * w = 0)
+ * where the tap is padding. Positions advance without divisions: three
+ * divisions per position took 16% of a 3x3 convolution's time.
  */
-static void conv_segments(const struct gemm_plan *gp, uint32_t m, uint32_t g,
+static void conv_segments(const struct gemm_plan *gp, uint32_t m0, uint32_t rows, uint32_t g,
 			  const uint8_t **seg)
 {
 	const struct cpu_job *job = gp->job;
 	const struct nhot_layer *l = job->l;
-	uint32_t ow = job->s.out_w, oh = job->s.out_h, ky, kx;
-	uint32_t n = m / (oh * ow), oy = m / ow % oh, ox = m % ow;
+	const uint32_t ow = job->s.out_w, oh = job->s.out_h, in_h = l->in_h, in_w = l->in_w;
+	const size_t pixel = l->in_c, line = (size_t)in_w * pixel;
+	const uint8_t *image;
+	uint32_t n = m0 / (oh * ow), oy = m0 / ow % oh, ox = m0 % ow, r, ky, kx;
 
-	for (ky = 0; ky < l->kernel_h; ky++) {
-		int64_t iy = (int64_t)oy * l->stride_h - l->pad_top + (int64_t)ky * l->dilation_h;
+	image = job->t->input + (size_t)n * in_h * line + (size_t)g * job->cg;
+	for (r = 0; r < rows; r++) {
+		int64_t iy0 = (int64_t)oy * l->stride_h - l->pad_top;
+		int64_t ix0 = (int64_t)ox * l->stride_w - l->pad_left;
 
-		for (kx = 0; kx < l->kernel_w; kx++) {
-			int64_t ix = (int64_t)ox * l->stride_w - l->pad_left +
-				     (int64_t)kx * l->dilation_w;
+		for (ky = 0; ky < l->kernel_h; ky++) {
+			int64_t iy = iy0 + (int64_t)ky * l->dilation_h;
+			const uint8_t *src = iy >= 0 && iy < in_h ? image + (size_t)iy * line : NULL;
 
-			if (iy >= 0 && iy < l->in_h && ix >= 0 && ix < l->in_w)
-				*seg++ = job->t->input + (((size_t)n * l->in_h + (size_t)iy) *
-							  l->in_w + (size_t)ix) * l->in_c +
-					 (size_t)g * job->cg;
-			else
-				*seg++ = gp->zrow;
+			for (kx = 0; kx < l->kernel_w; kx++) {
+				int64_t ix = ix0 + (int64_t)kx * l->dilation_w;
+
+				*seg++ = src && ix >= 0 && ix < in_w ? src + (size_t)ix * pixel :
+					 gp->zrow;
+			}
+		}
+		if (++ox == ow) {
+			ox = 0;
+			if (++oy == oh) {
+				oy = 0;
+				image += (size_t)in_h * line;
+			}
 		}
 	}
 }
@@ -590,8 +603,7 @@ static void gemm_task(void *arg, size_t task, int worker)
 
 	if (gp->zrow) {		/* direct convolution */
 		seg = (const uint8_t **)(void *)(gp->scratch + (size_t)worker * gp->scratch_bytes);
-		for (r = 0; r < mrows; r++)
-			conv_segments(gp, m0 + r, g, seg + (size_t)r * taps);
+		conv_segments(gp, m0, mrows, g, seg);
 	} else if (gp->direct) {
 		a = job->t->input + (size_t)m0 * gp->lda;
 		lda = gp->lda;
