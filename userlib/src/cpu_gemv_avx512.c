@@ -15,7 +15,8 @@
  * codes map to -128, which no weight has (|q| <= 127): a running vpminsb
  * finds them, and the job fails with -EILSEQ before any output is written
  * (as nhot_ref_run() does). k = 8 codes are whole bytes: two 128-entry
- * lookups and a blend on the top bit, no extraction.
+ * lookups and a blend on the top bit, no extraction. k = 4 codes are nibbles,
+ * 128 to a 64-byte load, looked up in place (gemv_nibbles()).
  *
  * in_zero is handled per row: acc = sum(x * w) - in_zero * sum(w), the second
  * sum by one more vpdpbusd against a vector of in_zero bytes; both wrap mod
@@ -26,8 +27,8 @@
  * whose latency, more than the arithmetic or the memory, bounded the old
  * one-row loop (in a model of the loop, 1x1280x1000: 18.2 us a call one row
  * at a time, 15.4 us with 4 rows; 8 rows were no faster and need twice the
- * accumulator registers; the whole library went from 24.4 to 16.2 us). The 4 x 16
- * lanes of a block fold into one vector (4 rows x 4 partial sums), four blocks
+ * accumulator registers; the whole library went from 24.4 to 16.2 us). The
+ * 4 x 16 lanes of a block fold into one vector (4 rows x 4 partial sums), four blocks
  * into the 16 sums of 16 channels, which the task requantizes itself into a
  * scratch row: no per-row horizontal sums, no serial epilogue after the
  * tasks. The scratch goes to the output only when every code and every
@@ -45,8 +46,8 @@
 #define GEMV_GROUP		16	/* rows per requantized vector: 4 blocks */
 /*
  * 128 rows a task: each thread then streams long runs of contiguous rows,
- * which gemv_block()'s prefetches follow. 1x1280x1000 at 2 threads, p50 of a call:
- * 16.9 us with 16-row tasks, 14.2 with 32, 12.8 with 64, 11.5 with 128,
+ * which gemv_block()'s prefetches follow. 1x1280x1000 at 2 threads, p50 of
+ * a call: 16.9 us with 16-row tasks, 14.2 with 32, 12.8 with 64, 11.5 with 128,
  * 10.9 with 512 (one task a thread, which a late worker would leave to the
  * caller alone).
  */
@@ -57,14 +58,20 @@ struct gemv_tables {
 	int bits;
 	__m512i gather;		/* byte 8j+m <- byte j*bits + m of the chunk */
 	__m512i fields;		/* multishift control: bit m*bits of qword j */
-	__m512i value[4];	/* code -> value, see the file comment; -128 if invalid */
+	/* code -> value, see the file comment; -128 if invalid (k = 4: value[0]) */
+	__m512i value[4];
 	__m512i terms[4];	/* code -> NAF term count */
 };
 
 /**
  * struct gemv_plan - one call, shared by its tasks
- * @chunks: 64-code chunks of a row, the last one possibly partial
- * @last_valid: the last chunk's codes within K
+ * @chunks: steps of the row loop, the last one possibly partial: 64 codes
+ *     (8k bytes), or 128 codes (64 bytes) when k = 4 (gemv_block_nibbles())
+ * @step_bytes: the codes' bytes of a step
+ * @last_valid: the last chunk's codes within K (k = 4: its even codes)
+ * @last_odd: k = 4: the last chunk's odd codes within K
+ * @xsplit: k = 4: per batch row and chunk, the 64 inputs of the even codes,
+ *     then the 64 of the odd ones, zero past K
  * @tail_first, @tail: rows from tail_first on are read from tail, a copy
  *     with 64 bytes of zeros after it: every chunk is one whole 64-byte load
  *     (a masked load cost 32 us a call against 23 us), and the last rows'
@@ -77,7 +84,9 @@ struct gemv_plan {
 	struct epi_consts consts;
 	size_t row_bytes;
 	uint32_t chunks;
-	__mmask64 last_valid;
+	size_t step_bytes;
+	__mmask64 last_valid, last_odd;
+	uint8_t *xsplit;
 	uint32_t tail_first;
 	uint8_t *tail;
 	uint8_t *out;
@@ -251,6 +260,108 @@ gemv_block(const int WIDE, const int TERMS, const struct gemv_plan *gv, const ui
 }
 
 /*
+ * k = 4: a 64-byte load holds 128 codes, code 2j in the low nibble of byte
+ * j and code 2j + 1 in the high one. vpermb looks both up (from the 64-entry
+ * table, which repeats the 16 codes, so the bits above a nibble select the
+ * same value) after one vpsrlw for the high nibbles: 3 operations decode 128
+ * codes where the general path takes 6, and the inputs come split the same
+ * way (gv->xsplit). Invalid codes and lanes past K as in gemv_chunk().
+ * S(1, 8) 1x1280x1000, p50 of a call: 15.1 us with the general path, 13.8 us
+ * (the even and the odd codes in accumulators of their own: no faster).
+ */
+static inline __attribute__((always_inline)) void
+gemv_nibbles(const int TERMS, const struct gemv_tables *tb, __m512i raw, const uint8_t *x,
+	     __m512i zeven, __m512i zodd, __mmask64 even, __mmask64 odd, __m512i *acc,
+	     __m512i *rz, __m512i *mn, __m512i *tsum)
+{
+	__m512i high = _mm512_srli_epi16(raw, 4);
+	__m512i lo = _mm512_permutexvar_epi8(raw, tb->value[0]);
+	__m512i hi = _mm512_permutexvar_epi8(high, tb->value[0]);
+
+	*acc = dpbusd(*acc, _mm512_loadu_si512(x), lo);
+	*rz = dpbusd(*rz, zeven, lo);
+	*acc = dpbusd(*acc, _mm512_loadu_si512(x + 64), hi);
+	*rz = dpbusd(*rz, zodd, hi);
+	*mn = _mm512_mask_min_epi8(*mn, even, *mn, lo);
+	*mn = _mm512_mask_min_epi8(*mn, odd, *mn, hi);
+	if (TERMS) {
+		__m512i t = _mm512_add_epi8(
+			_mm512_maskz_permutexvar_epi8(even, raw, tb->terms[0]),
+			_mm512_maskz_permutexvar_epi8(odd, high, tb->terms[0]));
+
+		*tsum = _mm512_add_epi64(*tsum, _mm512_sad_epu8(t, _mm512_setzero_si512()));
+	}
+}
+
+/* gemv_block() for k = 4, x from gv->xsplit. */
+static inline __attribute__((always_inline)) __m512i
+gemv_block_nibbles(const int TERMS, const struct gemv_plan *gv, const uint8_t *x,
+		   const uint8_t *const w[GEMV_BLOCK], int real, __m512i *mn, __m512i *tsum)
+{
+	const struct gemv_tables *tb = &gv->tb;
+	const __m512i zin = _mm512_set1_epi8((char)gv->job->l->in_zero);
+	const uint32_t last = gv->chunks - 1;
+	const __mmask64 even = gv->last_valid, odd = gv->last_odd;
+	const uint8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+	const char *next = (const char *)w3 + gv->row_bytes;
+	__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+	__m512i z0 = a0, z1 = a0, z2 = a0, z3 = a0, ze, zo, d[GEMV_BLOCK];
+	size_t off = 0;
+	uint32_t c;
+
+	for (c = 0; c < last; c++, off += 64, x += 128) {
+		/* As in gemv_block(). */
+		_mm_prefetch(next + c * 256, _MM_HINT_T0);
+		_mm_prefetch(next + c * 256 + 64, _MM_HINT_T0);
+		_mm_prefetch(next + c * 256 + 128, _MM_HINT_T0);
+		_mm_prefetch(next + c * 256 + 192, _MM_HINT_T0);
+		gemv_nibbles(TERMS && real > 0, tb, _mm512_loadu_si512(w0 + off), x, zin, zin,
+			     ~0ULL, ~0ULL, &a0, &z0, mn, tsum);
+		gemv_nibbles(TERMS && real > 1, tb, _mm512_loadu_si512(w1 + off), x, zin, zin,
+			     ~0ULL, ~0ULL, &a1, &z1, mn, tsum);
+		gemv_nibbles(TERMS && real > 2, tb, _mm512_loadu_si512(w2 + off), x, zin, zin,
+			     ~0ULL, ~0ULL, &a2, &z2, mn, tsum);
+		gemv_nibbles(TERMS && real > 3, tb, _mm512_loadu_si512(w3 + off), x, zin, zin,
+			     ~0ULL, ~0ULL, &a3, &z3, mn, tsum);
+	}
+	ze = _mm512_maskz_mov_epi8(even, zin);
+	zo = _mm512_maskz_mov_epi8(odd, zin);
+	gemv_nibbles(TERMS && real > 0, tb, _mm512_loadu_si512(w0 + off), x, ze, zo, even, odd,
+		     &a0, &z0, mn, tsum);
+	gemv_nibbles(TERMS && real > 1, tb, _mm512_loadu_si512(w1 + off), x, ze, zo, even, odd,
+		     &a1, &z1, mn, tsum);
+	gemv_nibbles(TERMS && real > 2, tb, _mm512_loadu_si512(w2 + off), x, ze, zo, even, odd,
+		     &a2, &z2, mn, tsum);
+	gemv_nibbles(TERMS && real > 3, tb, _mm512_loadu_si512(w3 + off), x, ze, zo, even, odd,
+		     &a3, &z3, mn, tsum);
+	d[0] = _mm512_sub_epi32(a0, z0);
+	d[1] = _mm512_sub_epi32(a1, z1);
+	d[2] = _mm512_sub_epi32(a2, z2);
+	d[3] = _mm512_sub_epi32(a3, z3);
+	return fold4(d);
+}
+
+/* The row loop of each kind of codes. */
+enum gemv_kind { GEMV_BITS, GEMV_BYTES, GEMV_NIBBLES };
+
+static enum gemv_kind gemv_kind_of(int bits)
+{
+	return bits == 8 ? GEMV_BYTES : bits == 4 ? GEMV_NIBBLES : GEMV_BITS;
+}
+
+static inline __attribute__((always_inline)) __m512i
+gemv_block_of(const enum gemv_kind KIND, const int TERMS, const struct gemv_plan *gv,
+	      uint32_t n, const uint8_t *const w[GEMV_BLOCK], int real, __m512i *mn,
+	      __m512i *tsum)
+{
+	if (KIND == GEMV_NIBBLES)
+		return gemv_block_nibbles(TERMS, gv, gv->xsplit + (size_t)n * gv->chunks * 128,
+					  w, real, mn, tsum);
+	return gemv_block(KIND == GEMV_BYTES, TERMS, gv,
+			  gv->job->t->input + (size_t)n * gv->job->s.k, w, real, mn, tsum);
+}
+
+/*
  * Channels o..o+15 of params as the requantization constants of
  * cpu_epi_avx512.h, built in registers from the 12-byte records (out_c of
  * them: lanes from count on are zero and never stored). Returns the lanes
@@ -340,10 +451,11 @@ static inline const uint8_t *row_codes(const struct gemv_plan *gv, uint32_t row)
  * loop free of row checks, are never stored and never counted.
  */
 static inline __attribute__((always_inline)) void
-gemv_range(const int WIDE, const int TERMS, struct gemv_plan *gv, uint32_t o0, uint32_t o1)
+gemv_range(const enum gemv_kind KIND, const int TERMS, struct gemv_plan *gv, uint32_t o0,
+	   uint32_t o1)
 {
 	const struct cpu_job *job = gv->job;
-	const uint32_t out_c = job->l->out_c, k = job->s.k;
+	const uint32_t out_c = job->l->out_c;
 	__m512i mn = _mm512_setzero_si512(), tsum = _mm512_setzero_si512(), t[4];
 	const uint8_t *w[GEMV_BLOCK];
 	uint32_t n, o, b;
@@ -362,11 +474,10 @@ gemv_range(const int WIDE, const int TERMS, struct gemv_plan *gv, uint32_t o0, u
 				}
 				/* Counters: every batch row multiplies the same weights; count one. */
 				if (TERMS && n == 0)
-					t[b] = gemv_block(WIDE, 1, gv, job->t->input, w, real,
-							  &mn, &tsum);
+					t[b] = gemv_block_of(KIND, 1, gv, 0, w, real, &mn,
+							     &tsum);
 				else
-					t[b] = gemv_block(WIDE, 0, gv, job->t->input +
-							  (size_t)n * k, w, 0, &mn, &tsum);
+					t[b] = gemv_block_of(KIND, 0, gv, n, w, 0, &mn, &tsum);
 			}
 			gemv_store16(gv, fold16(t), n, o);
 		}
@@ -382,22 +493,56 @@ static void gemv_task(void *arg, size_t task, int worker)
 	struct gemv_plan *gv = arg;
 	const uint32_t rows = GEMV_GROUP * GEMV_GROUPS_PER_TASK, out_c = gv->job->l->out_c;
 	uint32_t o0 = (uint32_t)task * rows, o1 = o0 + rows < out_c ? o0 + rows : out_c;
-	int wide = gv->tb.bits == 8, terms = gv->job->want_terms;
+	enum gemv_kind kind = gemv_kind_of(gv->tb.bits);
 
 	(void)worker;
-	if (wide && terms)
-		gemv_range(1, 1, gv, o0, o1);
-	else if (wide)
-		gemv_range(1, 0, gv, o0, o1);
-	else if (terms)
-		gemv_range(0, 1, gv, o0, o1);
+	if (kind == GEMV_BYTES)
+		gv->job->want_terms ? gemv_range(GEMV_BYTES, 1, gv, o0, o1) :
+				      gemv_range(GEMV_BYTES, 0, gv, o0, o1);
+	else if (kind == GEMV_NIBBLES)
+		gv->job->want_terms ? gemv_range(GEMV_NIBBLES, 1, gv, o0, o1) :
+				      gemv_range(GEMV_NIBBLES, 0, gv, o0, o1);
 	else
-		gemv_range(0, 0, gv, o0, o1);
+		gv->job->want_terms ? gemv_range(GEMV_BITS, 1, gv, o0, o1) :
+				      gemv_range(GEMV_BITS, 0, gv, o0, o1);
 }
 
 static __mmask64 low_bytes(size_t n)
 {
 	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+}
+
+/*
+ * k = 4: each batch row's inputs split per 128 into those of the even codes
+ * and those of the odd ones (see gemv_nibbles()), zero past K.
+ */
+static void split_inputs(struct gemv_plan *gv)
+{
+	const struct cpu_job *job = gv->job;
+	const uint32_t k = job->s.k;
+	__m512i even, odd;
+	int8_t idx[64];
+	uint32_t n, c;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		idx[i] = (int8_t)(2 * i);
+	even = _mm512_loadu_si512(idx);
+	odd = _mm512_add_epi8(even, _mm512_set1_epi8(1));
+	for (n = 0; n < job->l->batch; n++) {
+		const uint8_t *x = job->t->input + (size_t)n * k;
+		uint8_t *dst = gv->xsplit + (size_t)n * gv->chunks * 128;
+
+		for (c = 0; c < gv->chunks; c++, x += 128, dst += 128) {
+			uint32_t left = k - c * 128;
+			__m512i lo = _mm512_maskz_loadu_epi8(low_bytes(left), x);
+			__m512i hi = _mm512_maskz_loadu_epi8(left > 64 ? low_bytes(left - 64) : 0,
+							     x + 64);
+
+			_mm512_storeu_si512(dst, _mm512_permutex2var_epi8(lo, even, hi));
+			_mm512_storeu_si512(dst + 64, _mm512_permutex2var_epi8(lo, odd, hi));
+		}
+	}
 }
 
 static void consts_init(const struct cpu_job *job, struct epi_consts *k)
@@ -406,6 +551,7 @@ static void consts_init(const struct cpu_job *job, struct epi_consts *k)
 	int8_t narrow[64];
 	int i;
 
+	memset(k, 0, sizeof(*k));	/* what requant16() does not read */
 	/* requant16()'s narrowing: byte i <- byte 4i (the low byte of dword i). */
 	for (i = 0; i < 64; i++)
 		narrow[i] = (int8_t)(4 * (i % 16));
@@ -415,7 +561,7 @@ static void consts_init(const struct cpu_job *job, struct epi_consts *k)
 	k->zero = _mm512_set1_epi32((int)l->out_zero);
 	k->act_min = _mm512_set1_epi32((int)l->act_min);
 	k->act_max = _mm512_set1_epi32((int)l->act_max);
-	k->hi_ok = 0;	/* decided per group of 16 channels */
+	/* hi_ok stays 0 here: gemv_store16() decides it per group of 16 channels. */
 }
 
 int cpu_gemv_fc_avx512(struct cpu_job *job)
@@ -423,21 +569,35 @@ int cpu_gemv_fc_avx512(struct cpu_job *job)
 	const struct nhot_layer *l = job->l;
 	const uint32_t rows = GEMV_GROUP * GEMV_GROUPS_PER_TASK;
 	struct gemv_plan *gv = cpu_alloc(sizeof(*gv));
-	size_t chunk_bytes, reach, tail_bytes;
+	size_t reach, tail_bytes;
+	uint32_t codes;
 	int ret;
 
 	if (!gv)
 		return -ENOMEM;
 	memset(gv, 0, sizeof(*gv));
+	ret = -ENOMEM;
 	gv->job = job;
 	build_tables(job, &gv->tb);
 	consts_init(job, &gv->consts);
 	gv->row_bytes = (size_t)(job->s.weight_bytes / l->out_c);
-	gv->chunks = (job->s.k + 63) / 64;
-	chunk_bytes = 8 * (size_t)gv->tb.bits;
-	gv->last_valid = low_bytes(job->s.k - (gv->chunks - 1) * 64);
+	if (gemv_kind_of(gv->tb.bits) == GEMV_NIBBLES) {
+		gv->chunks = (job->s.k + 127) / 128;
+		gv->step_bytes = 64;
+		codes = job->s.k - (gv->chunks - 1) * 128;	/* in the last chunk */
+		gv->last_valid = low_bytes((codes + 1) / 2);
+		gv->last_odd = low_bytes(codes / 2);
+		gv->xsplit = cpu_alloc((size_t)l->batch * gv->chunks * 128);
+		if (!gv->xsplit)
+			goto out_free;
+		split_inputs(gv);
+	} else {
+		gv->chunks = (job->s.k + 63) / 64;
+		gv->step_bytes = 8 * (size_t)gv->tb.bits;
+		gv->last_valid = low_bytes(job->s.k - (gv->chunks - 1) * 64);
+	}
 	/* Row r's loads end at r * row_bytes + reach: the first rows that pass the end. */
-	reach = (gv->chunks - 1) * chunk_bytes + 64;
+	reach = (gv->chunks - 1) * gv->step_bytes + 64;
 	gv->tail_first = reach > job->s.weight_bytes ? 0 :
 			 (uint32_t)((job->s.weight_bytes - reach) / gv->row_bytes + 1);
 	if (gv->tail_first > l->out_c)
@@ -445,7 +605,6 @@ int cpu_gemv_fc_avx512(struct cpu_job *job)
 	tail_bytes = (l->out_c - gv->tail_first) * gv->row_bytes;
 	gv->tail = cpu_zalloc(tail_bytes + 64);
 	gv->out = cpu_alloc((size_t)l->out_c * l->batch);
-	ret = -ENOMEM;
 	if (!gv->tail || !gv->out)
 		goto out_free;
 	memcpy(gv->tail, job->t->weights + gv->tail_first * gv->row_bytes, tail_bytes);
@@ -464,6 +623,7 @@ int cpu_gemv_fc_avx512(struct cpu_job *job)
 out_free:
 	cpu_free(gv->out);
 	cpu_free(gv->tail);
+	cpu_free(gv->xsplit);
 	cpu_free(gv);
 	return ret;
 }

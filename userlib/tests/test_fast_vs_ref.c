@@ -645,13 +645,14 @@ TEST(depthwise_kernels)
 /*
  * The batch-1 FC kernel (cpu_gemv_avx512.c): blocks of 4 rows, groups of 16
  * channels requantized in the task, rows past out_c repeating the last one.
- * Every (n, b); K with and without a partial last 64-code chunk; out_c
- * around the block and group sizes; groups whose channels all take
- * requant16_hi() next to mixed ones (small shifts saturate); padding bits
- * set, which readers ignore; an invalid code in the last code of the last
- * row; a bad parameter in the last channel, alone and with a bad code.
+ * Every (n, b); K with and without a partial last chunk (64 codes, 128 for
+ * the 4-bit codes of gemv_nibbles()); out_c around the block and group
+ * sizes; groups whose channels all take requant16_hi() next to mixed ones
+ * (small shifts saturate); padding bits set, which readers ignore; an
+ * invalid code in the last code of the last row; a bad parameter in the
+ * last channel, alone and with a bad code.
  */
-static const uint32_t gemv_ks[] = { 1, 9, 63, 64, 65, 128, 200, 1280 };
+static const uint32_t gemv_ks[] = { 1, 9, 63, 64, 65, 127, 128, 129, 200, 256, 1280 };
 static const uint32_t gemv_outs[] = { 1, 3, 4, 5, 15, 16, 17, 33, 47, 64, 100 };
 
 static int make_gemv_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b, uint32_t k,
@@ -662,7 +663,7 @@ static int make_gemv_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b, uin
 	int16_t set[NHOT_SET_MAX];
 	int size = nhot_set_values((int)n, (int)b, set, NHOT_SET_MAX), ret;
 	uint64_t i, nw;
-	uint32_t o;
+	uint32_t o, e;
 
 	memset(c, 0, sizeof(*c));
 	if (size <= 0)
@@ -692,14 +693,29 @@ static int make_gemv_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b, uin
 		c->input[i] = (uint8_t)layer_gen_below(rng, 256);
 	for (i = 0; i < nw; i++)
 		c->values[i] = (int8_t)set[layer_gen_below(rng, (uint32_t)size)];
+	/* Scales near 2^-e spread the sums over the output range: a wrong term shows. */
+	for (e = 6; k >> (2 * (e - 6)) > 1; e++)
+		;
 	for (o = 0; o < out_c; o++) {
 		struct nhot_chan_params *p = &c->params[o];
+		uint32_t s;
 
-		p->bias = (int32_t)layer_gen_range(rng, -(1 << 30), 1 << 30);
-		p->mult = layer_gen_below(rng, 8) ? (uint32_t)layer_gen_range(rng, 0, INT32_MAX) : 0;
-		/* Odd groups of 16: any shift, so requant16() rather than requant16_hi(). */
-		p->shift = (o / 16) % 2 ? 1 + layer_gen_below(rng, NHOT_MAX_SHIFT) :
-					  33 + layer_gen_below(rng, NHOT_MAX_SHIFT - 32);
+		p->bias = (int32_t)layer_gen_range(rng, -(1 << 15), 1 << 15);
+		if (layer_gen_below(rng, 8) == 0) {
+			/* Anything valid: mostly saturated outputs, zero multipliers. */
+			p->bias = (int32_t)layer_gen_range(rng, -(1 << 30), 1 << 30);
+			p->mult = layer_gen_below(rng, 2) ? (uint32_t)layer_gen_range(rng, 0, INT32_MAX) : 0;
+			p->shift = (o / 16) % 2 ? 1 + layer_gen_below(rng, NHOT_MAX_SHIFT) :
+						  33 + layer_gen_below(rng, NHOT_MAX_SHIFT - 32);
+		} else if ((o / 16) % 2) {
+			/* Odd groups of 16: shifts < 33, so requant16() rather than requant16_hi(). */
+			s = e + 5 + layer_gen_below(rng, 8);
+			p->shift = s;
+			p->mult = (1u << (s - e)) + layer_gen_below(rng, 1u << (s - e));
+		} else {
+			p->shift = e + 30 + layer_gen_below(rng, 2);
+			p->mult = (1u << 30) + layer_gen_below(rng, 1u << 30);
+		}
 	}
 	c->t = (struct nhot_tensors){
 		.input = c->input, .input_len = c->shape.input_bytes,
