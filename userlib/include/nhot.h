@@ -142,7 +142,13 @@ const char *nhot_cpu_isa(void);
  */
 int nhot_cpu_set_isa(const char *isa);
 
-/* Threads nhot_cpu_run() may use (default: online CPUs, or NHOT_THREADS). */
+/*
+ * Threads nhot_cpu_run() may use (default: online CPUs, or NHOT_THREADS).
+ * The library starts threads - 1 workers once; the calling thread is the
+ * other. A worker that finds itself on the same CPU as the caller or another
+ * worker narrows its own affinity to the other CPUs the process may use
+ * (the caller's affinity is never changed).
+ */
 int nhot_cpu_set_threads(int threads);
 
 /* ------------------------------------------------------------------------ */
