@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * The thread pool of nhot_cpu_run(): threads - 1 workers started once and
- * reused, the calling thread working as worker 0. Tasks are handed out by an
- * atomic counter, so uneven tasks balance themselves.
+ * reused, the calling thread working as worker 0. The tasks are cut into one
+ * contiguous chunk per thread; each thread claims the tasks of its own chunk
+ * first and then helps with the others' (atomic counters), so uneven tasks
+ * balance themselves while the same layer run again gives each thread the
+ * same rows: they are still in its core's L2. With one shared counter the
+ * rows changed cores every call: 12544x32x16 at 2 threads took 26-27 us p50
+ * against 29 us at 1 thread, both threads equally busy.
  *
  * One job uses the pool at a time; a caller that finds it busy (another
  * thread of the application inside nhot_cpu_run()) runs its tasks alone
@@ -52,12 +57,17 @@ static struct {
 	cpu_task_fn fn;
 	void *arg;
 	_Atomic size_t ntasks;
+	_Atomic size_t nchunks;		/* threads the job was cut for */
 	/*
-	 * (job number << 32) | next task: a worker claims a task with a CAS
-	 * that fails if the job changed, so one that wakes late never runs a
-	 * task of the wrong job, and the caller never waits for sleepers.
+	 * Per chunk, (job number << 32) | next task: a worker claims a task
+	 * with a CAS that fails if the job changed, so one that wakes late
+	 * never runs a task of the wrong job, and the caller never waits for
+	 * sleepers. One cache line each: the threads claim at the same time.
 	 */
-	_Atomic uint64_t ticket;
+	struct {
+		_Atomic uint64_t next;
+		char pad[CPU_ALIGN - sizeof(uint64_t)];
+	} ticket[CPU_MAX_THREADS];
 	_Atomic size_t done;		/* tasks of the current job finished */
 	_Atomic unsigned long generation;	/* bumped per job; ~0 asks workers to quit */
 	unsigned long start_generation;	/* generation when the workers were created */
@@ -115,16 +125,26 @@ static void run_tasks(unsigned long generation, int worker)
 	if (worker)
 		dodge_shared_cpu(worker);
 
-	for (;;) {
-		uint64_t t = atomic_load(&pool.ticket);
-		size_t i = (size_t)(t & 0xffffffffu);
+	size_t n = atomic_load(&pool.ntasks), nchunks = atomic_load(&pool.nchunks), k;
 
-		if ((t & ~0xffffffffull) != job || i >= pool.ntasks)
-			return;
-		if (!atomic_compare_exchange_weak(&pool.ticket, &t, t + 1))
-			continue;
-		pool.fn(pool.arg, i, worker);
-		atomic_fetch_add(&pool.done, 1);
+	/* Its own chunk first, then the others' in turn. */
+	for (k = 0; k < nchunks; k++) {
+		size_t c = ((size_t)worker + k) % nchunks, end = (c + 1) * n / nchunks;
+		_Atomic uint64_t *next = &pool.ticket[c].next;
+
+		for (;;) {
+			uint64_t t = atomic_load(next);
+			size_t i = (size_t)(t & 0xffffffffu);
+
+			if ((t & ~0xffffffffull) != job)
+				return;		/* a later job: n and nchunks are stale */
+			if (i >= end)
+				break;
+			if (!atomic_compare_exchange_weak(next, &t, t + 1))
+				continue;
+			pool.fn(pool.arg, i, worker);
+			atomic_fetch_add(&pool.done, 1);
+		}
 	}
 }
 
@@ -211,6 +231,7 @@ static void run_alone(size_t ntasks, cpu_task_fn fn, void *arg)
 void cpu_parallel(int threads, size_t ntasks, cpu_task_fn fn, void *arg)
 {
 	unsigned long generation;
+	size_t nchunks, c;
 	int i;
 
 	if (threads <= 1 || ntasks <= 1 || pthread_mutex_trylock(&pool_user)) {
@@ -224,23 +245,28 @@ void cpu_parallel(int threads, size_t ntasks, cpu_task_fn fn, void *arg)
 		return;
 	}
 	/*
-	 * Close the last job's ticket before ntasks changes: a worker that
-	 * woke late for it could otherwise read its spent ticket, check the
+	 * Close the last job's tickets before ntasks changes: a worker that
+	 * woke late for it could otherwise read a spent ticket, check the
 	 * index against the new, larger ntasks, claim it with a CAS that still
 	 * matches, and run the new job's task while done is being reset (the
 	 * caller then returned early and freed buffers under it: seen as an
 	 * ASan heap overflow under load). Index ~0 is past any job.
 	 */
-	atomic_store(&pool.ticket, UINT64_MAX);
+	nchunks = (size_t)pool.nworkers + 1;
+	for (c = 0; c < nchunks; c++)
+		atomic_store(&pool.ticket[c].next, UINT64_MAX);
 	atomic_store_explicit(&pool.cpu[0], sched_getcpu(), memory_order_relaxed);
 	pool.fn = fn;
 	pool.arg = arg;
 	atomic_store(&pool.ntasks, ntasks);
+	atomic_store(&pool.nchunks, nchunks);
 	atomic_store(&pool.done, 0);
 	generation = atomic_load(&pool.generation) + 1;
 	if (generation == GENERATION_QUIT)
 		generation = 1;
-	atomic_store(&pool.ticket, (uint64_t)(uint32_t)generation << 32);
+	for (c = 0; c < nchunks; c++)
+		atomic_store(&pool.ticket[c].next, ((uint64_t)(uint32_t)generation << 32) |
+				  (c * ntasks / nchunks));
 	pthread_mutex_lock(&pool.lock);
 	atomic_store(&pool.generation, generation);
 	pthread_cond_broadcast(&pool.wake);
