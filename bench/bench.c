@@ -30,6 +30,16 @@
  * machine is busy less than half the time.
  */
 #define SAMPLE_NS	2000000.0
+/*
+ * Between samples the machine idles GAP_NS, then the next library runs
+ * untimed for WARM_NS before its sample: its threads are awake and placed,
+ * as in back-to-back inference. Without the warm-up, threads woken after
+ * the gap were often put on the CPU of the thread that woke them and stayed
+ * there for the whole sample (oneDNN's 2-thread medians fell to 107-180
+ * GOPS on shapes where it reaches 800-1400).
+ */
+#define GAP_NS		20000000
+#define WARM_NS		20000000.0
 /* The reference is timed on shapes of at most this many products. */
 #define REF_MAX_MACS	(8 * 1000 * 1000)
 
@@ -220,7 +230,13 @@ static double minimum(const double *v, int n)
 static int bench_shape(const struct bench_shape *sh, int threads, int samples,
 		       struct bench_data *d, struct result *res)
 {
-	const struct timespec gap = { 0, 5000000 };
+	/*
+	 * Longer than libgomp's spin after a parallel region (GOMP_SPINCOUNT
+	 * 300,000 pauses, ~6.6 ms at ~22 ns a pause here): with 5 ms, oneDNN's
+	 * worker was still spinning through nhot's 2-thread samples, three
+	 * threads on two cores.
+	 */
+	const struct timespec gap = { 0, GAP_NS };
 	struct onednn_op *op;
 	double tn[64], to[64], cn[64], co[64], t0, c0;
 	int i, j, reps_n, reps_o;
@@ -248,6 +264,8 @@ static int bench_shape(const struct bench_shape *sh, int threads, int samples,
 	for (i = 0; i < samples; i++) {
 		/* The idle gap lets the other library's spinning threads go to sleep. */
 		nanosleep(&gap, NULL);
+		for (t0 = now_ns(); now_ns() - t0 < WARM_NS;)
+			run_nhot(d);
 		t0 = now_ns();
 		c0 = cpu_ns();
 		for (j = 0; j < reps_n; j++)
@@ -255,6 +273,8 @@ static int bench_shape(const struct bench_shape *sh, int threads, int samples,
 		tn[i] = (now_ns() - t0) / reps_n;
 		cn[i] = (cpu_ns() - c0) / reps_n;
 		nanosleep(&gap, NULL);
+		for (t0 = now_ns(); now_ns() - t0 < WARM_NS;)
+			onednn_run(op);
 		t0 = now_ns();
 		c0 = cpu_ns();
 		for (j = 0; j < reps_o; j++)
