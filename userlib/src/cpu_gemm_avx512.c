@@ -192,6 +192,8 @@ struct gemm_plan {
 	uint32_t taps;		/* A segments per row: KH * KW for a direct convolution, else 1 */
 	uint32_t kpt;		/* k-blocks per segment */
 	uint8_t *zrow;		/* direct convolution: Cg bytes of in_zero (padding) */
+	ptrdiff_t toff[DIRECT_MAX_TAPS];	/* ... tap t's input offset from tap 0's */
+	size_t pix_lda;		/* ... input bytes between neighbouring positions */
 	uint8_t *scratch;	/* per worker: mc * kp bytes, or mc * taps segment pointers */
 	size_t scratch_bytes;
 	_Atomic int bad_code;
@@ -260,14 +262,6 @@ static void decode_task(void *arg, size_t task, int worker)
 /* The register tile                                                      */
 
 /*
- * A rows are a0 + r * lda (SEG = 0, taps = 1), or segments (SEG = 1): row r's
- * k-blocks of tap t start at seg[r * taps + t] and run for kpt k-blocks (4
- * bytes each); the B panel's k-blocks follow the taps in order. A direct
- * convolution gives each row the input pixel of each tap (or a run of in_zero
- * bytes for padding) without copying it. Evenly spaced rows keep their own
- * form: one base register instead of R pointers matters on thin K.
- */
-/*
  * The epilogue of a whole-panel tile when requant16_hi() is exact: four
  * 16-channel results per pack4_u8() and per store where memory allows
  * (one row's 64 channels; two rows of 32; four rows of 16, one store when
@@ -332,9 +326,19 @@ tile_store_packed(const int R, const int NB, __m512i acc[R_MAX][4], uint8_t *c, 
 	}
 }
 
+/*
+ * A rows are a0 + r * lda (SEG = 0, taps = 1), or segments (SEG = 1): row r's
+ * k-blocks of tap t start at seg[r * taps + t] and run for kpt k-blocks (4
+ * bytes each), or evenly spaced per tap (SEG = 2): at a0 + toff[t] + r * lda.
+ * The B panel's k-blocks follow the taps in order. A direct convolution gives
+ * each row the input pixel of each tap (or a run of in_zero bytes for
+ * padding) without copying it; tiles of one output row clear of the padding
+ * take SEG = 2, with no pointer table. Evenly spaced rows keep their own
+ * form: one base register instead of R pointers matters on thin K.
+ */
 static inline __attribute__((always_inline)) void
 tile(const int R, const int NB, const int SEG, const uint8_t *a0, size_t lda,
-     const uint8_t *const *seg, uint32_t taps, uint32_t kpt,
+     const uint8_t *const *seg, const ptrdiff_t *toff, uint32_t taps, uint32_t kpt,
      const int8_t *b, uint8_t *c, size_t ldc, uint32_t ncols,
      const struct epi_block *epi, const struct epi_consts *ec)
 {
@@ -369,7 +373,8 @@ tile(const int R, const int NB, const int SEG, const uint8_t *a0, size_t lda,
 	for (t = 0; t < taps; t++, b += (size_t)kpt * NB * 64) {
 #pragma GCC unroll 16
 		for (r = 0; r < R; r++)
-			a[r] = SEG ? seg[r * taps + t] : a0 + (size_t)r * lda;
+			a[r] = SEG == 1 ? seg[r * taps + t] :
+			       SEG == 2 ? a0 + toff[t] + (size_t)r * lda : a0 + (size_t)r * lda;
 		kb = 0;
 		if (KU > 1) {
 			for (; kb + KU <= kpt; kb += KU) {
@@ -439,13 +444,15 @@ tile(const int R, const int NB, const int SEG, const uint8_t *a0, size_t lda,
 
 #define TILE_CASE(NB, R) case R: \
 	if (seg) \
-		tile(R, NB, 1, NULL, 0, seg, taps, kpt, b, c, ldc, ncols, epi, ec); \
+		tile(R, NB, 1, NULL, 0, seg, NULL, taps, kpt, b, c, ldc, ncols, epi, ec); \
+	else if (toff) \
+		tile(R, NB, 2, a, lda, NULL, toff, taps, kpt, b, c, ldc, ncols, epi, ec); \
 	else \
-		tile(R, NB, 0, a, lda, NULL, 1, kpt, b, c, ldc, ncols, epi, ec); \
+		tile(R, NB, 0, a, lda, NULL, NULL, 1, kpt, b, c, ldc, ncols, epi, ec); \
 	break
 
 static void tile_nb1(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
-		     uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+		     const ptrdiff_t *toff, uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
 		     uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
@@ -457,7 +464,7 @@ static void tile_nb1(int rows, const uint8_t *a, size_t lda, const uint8_t *cons
 }
 
 static void tile_nb2(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
-		     uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+		     const ptrdiff_t *toff, uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
 		     uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
@@ -468,7 +475,7 @@ static void tile_nb2(int rows, const uint8_t *a, size_t lda, const uint8_t *cons
 }
 
 static void tile_nb3(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
-		     uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+		     const ptrdiff_t *toff, uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
 		     uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
@@ -478,7 +485,7 @@ static void tile_nb3(int rows, const uint8_t *a, size_t lda, const uint8_t *cons
 }
 
 static void tile_nb4(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
-		     uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+		     const ptrdiff_t *toff, uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
 		     uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec)
 {
 	switch (rows) {
@@ -488,7 +495,7 @@ static void tile_nb4(int rows, const uint8_t *a, size_t lda, const uint8_t *cons
 }
 
 typedef void (*tile_fn)(int rows, const uint8_t *a, size_t lda, const uint8_t *const *seg,
-			uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
+			const ptrdiff_t *toff, uint32_t taps, uint32_t kpt, const int8_t *b, uint8_t *c, size_t ldc,
 			uint32_t ncols, const struct epi_block *epi, const struct epi_consts *ec);
 
 static const tile_fn tiles[5] = { NULL, tile_nb1, tile_nb2, tile_nb3, tile_nb4 };
@@ -586,6 +593,45 @@ static void conv_segments(const struct gemm_plan *gp, uint32_t m0, uint32_t rows
 	}
 }
 
+/*
+ * Direct convolution: the input pixel of position m's tap 0 when the tile of
+ * positions m .. m + rows - 1 stays in one output row and sees no padding
+ * (its rows are then evenly spaced for every tap: SEG = 2), else NULL.
+ */
+static const uint8_t *conv_tile_origin(const struct gemm_plan *gp, uint32_t m, uint32_t rows,
+				       uint32_t g)
+{
+	const struct cpu_job *job = gp->job;
+	const struct nhot_layer *l = job->l;
+	uint32_t ow = job->s.out_w, oh = job->s.out_h;
+	uint32_t n = m / (oh * ow), oy = m / ow % oh, ox = m % ow;
+	int64_t iy = (int64_t)oy * l->stride_h - l->pad_top;
+	int64_t ix = (int64_t)ox * l->stride_w - l->pad_left;
+
+	if (ox + rows > ow || iy < 0 || ix < 0 ||
+	    iy + (int64_t)(l->kernel_h - 1) * l->dilation_h >= l->in_h ||
+	    ix + (int64_t)(rows - 1) * l->stride_w + (int64_t)(l->kernel_w - 1) * l->dilation_w >=
+	    l->in_w)
+		return NULL;
+	return job->t->input + (((size_t)n * l->in_h + (size_t)iy) * l->in_w + (size_t)ix) *
+	       l->in_c + (size_t)g * job->cg;
+}
+
+/*
+ * Rows of the next tile when left rows remain: as many tiles as rmax needs,
+ * of even heights (49 rows as 6,6,6,6,5,5,5,5,5 rather than eight of 6 and a
+ * 1-row tile, which runs at a fraction of the speed).
+ */
+static uint32_t tile_height(uint32_t left, uint32_t rmax)
+{
+	uint32_t ntiles = (left + rmax - 1) / rmax;
+
+	return (left + ntiles - 1) / ntiles;
+}
+
+/* Tiles per task: a task has at most 16 * rmax rows (avx512_conv()). */
+#define TASK_MAX_TILES	16
+
 static void gemm_task(void *arg, size_t task, int worker)
 {
 	struct gemm_plan *gp = arg;
@@ -597,13 +643,20 @@ static void gemm_task(void *arg, size_t task, int worker)
 	uint32_t p0 = pchunk * gp->panels / gp->pchunks;
 	uint32_t p1 = (pchunk + 1) * gp->panels / gp->pchunks, p, r;
 	uint32_t out_c = job->l->out_c, pw = gp->nb * 16, taps = gp->taps, rows;
+	const uint8_t *origin[TASK_MAX_TILES] = { NULL };
 	const uint8_t **seg = NULL;
 	const uint8_t *a = NULL;
 	size_t lda = 0;
+	uint32_t t;
 
-	if (gp->zrow) {		/* direct convolution */
+	if (gp->zrow) {		/* direct convolution: pointer tables where needed */
 		seg = (const uint8_t **)(void *)(gp->scratch + (size_t)worker * gp->scratch_bytes);
-		conv_segments(gp, m0, mrows, g, seg);
+		for (r = 0, t = 0; r < mrows; r += rows, t++) {
+			rows = tile_height(mrows - r, gp->rmax);
+			origin[t] = conv_tile_origin(gp, m0 + r, rows, g);
+			if (!origin[t])
+				conv_segments(gp, m0 + r, rows, g, seg + (size_t)r * taps);
+		}
 	} else if (gp->direct) {
 		a = job->t->input + (size_t)m0 * gp->lda;
 		lda = gp->lda;
@@ -621,19 +674,17 @@ static void gemm_task(void *arg, size_t task, int worker)
 		const struct epi_block *epi = gp->epi + (size_t)g * gp->blk16 + j0 / 16;
 		uint8_t *c = job->t->output + (size_t)m0 * out_c + g * job->og + j0;
 
-		for (r = 0; r < mrows; r += rows) {
-			/*
-			 * As many tiles as rmax needs, of even heights: 49 rows
-			 * as 6,6,6,6,5,5,5,5,5 rather than eight of 6 and a
-			 * 1-row tile, which runs at a fraction of the speed.
-			 */
-			uint32_t left = mrows - r, ntiles = (left + gp->rmax - 1) / gp->rmax;
-
-			rows = (left + ntiles - 1) / ntiles;
-
-			tiles[gp->nb]((int)rows, seg ? NULL : a + (size_t)r * lda, lda,
-				      seg ? seg + (size_t)r * taps : NULL, taps, gp->kpt, b,
-				      c + (size_t)r * out_c, out_c, ncols, epi, &gp->consts);
+		for (r = 0, t = 0; r < mrows; r += rows, t++) {
+			rows = tile_height(mrows - r, gp->rmax);
+			if (origin[t])
+				tiles[gp->nb]((int)rows, origin[t], gp->pix_lda, NULL, gp->toff,
+					      taps, gp->kpt, b, c + (size_t)r * out_c, out_c, ncols,
+					      epi, &gp->consts);
+			else
+				tiles[gp->nb]((int)rows, seg ? NULL : a + (size_t)r * lda, lda,
+					      seg ? seg + (size_t)r * taps : NULL, NULL, taps,
+					      gp->kpt, b, c + (size_t)r * out_c, out_c, ncols, epi,
+					      &gp->consts);
 		}
 	}
 }
@@ -853,7 +904,15 @@ static int avx512_conv(struct cpu_job *job)
 	gp->kpt = gp->kblocks;
 	if (!gp->direct && l->type == NHOT_LAYER_CONV2D && job->cg % 4 == 0 &&
 	    l->kernel_h * l->kernel_w <= DIRECT_MAX_TAPS) {
+		uint32_t ky, kx;
+
 		gp->taps = l->kernel_h * l->kernel_w;
+		for (ky = 0; ky < l->kernel_h; ky++)
+			for (kx = 0; kx < l->kernel_w; kx++)
+				gp->toff[ky * l->kernel_w + kx] =
+					(ptrdiff_t)(((size_t)ky * l->dilation_h * l->in_w +
+						     (size_t)kx * l->dilation_w) * l->in_c);
+		gp->pix_lda = (size_t)l->stride_w * l->in_c;
 		gp->kpt = job->cg / 4;
 		gp->zrow = cpu_alloc(job->cg);
 		if (!gp->zrow) {

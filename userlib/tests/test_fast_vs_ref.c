@@ -410,29 +410,24 @@ static void hi_shift_params(struct layer_gen_rng *rng, struct layer_gen_case *c,
 		c->params[layer_gen_below(rng, c->layer.out_c)].shift = 20;
 }
 
-static int make_fc_case(struct layer_gen_rng *rng, uint32_t batch, uint32_t k, uint32_t out_c,
-			struct layer_gen_case *c)
+/* Random buffers, zero points and clamp for the layer in c->layer (S(2, 8) weights). */
+static int fill_case(struct layer_gen_rng *rng, struct layer_gen_case *c)
 {
 	struct nhot_layer *l = &c->layer;
 	int16_t set[256];
 	int size = nhot_set_values(2, 8, set, 256);
-	uint64_t i;
+	uint64_t i, nw;
 
-	memset(c, 0, sizeof(*c));
-	l->type = NHOT_LAYER_FC;
 	l->w_n = 2;
 	l->w_b = 8;
-	l->batch = batch;
-	l->in_h = l->in_w = 1;
-	l->in_c = k;
-	l->out_c = out_c;
 	l->in_zero = layer_gen_below(rng, 256);
 	l->out_zero = layer_gen_below(rng, 256);
 	l->act_min = layer_gen_below(rng, 128);
 	l->act_max = l->act_min + layer_gen_below(rng, 256 - l->act_min);
 	if (size < 0 || nhot_layer_check(l, &c->shape))
 		return -EINVAL;
-	c->values = malloc((size_t)out_c * k);
+	nw = (uint64_t)l->out_c * c->shape.k;
+	c->values = malloc(nw);
 	c->input = malloc(c->shape.input_bytes);
 	c->weights = malloc(c->shape.weight_bytes);
 	c->params = malloc(c->shape.params_bytes);
@@ -441,7 +436,7 @@ static int make_fc_case(struct layer_gen_rng *rng, uint32_t batch, uint32_t k, u
 		return -ENOMEM;
 	for (i = 0; i < c->shape.input_bytes; i++)
 		c->input[i] = (uint8_t)layer_gen_below(rng, 256);
-	for (i = 0; i < (uint64_t)out_c * k; i++)
+	for (i = 0; i < nw; i++)
 		c->values[i] = (int8_t)set[layer_gen_below(rng, (uint32_t)size)];
 	c->t = (struct nhot_tensors){
 		.input = c->input, .input_len = c->shape.input_bytes,
@@ -449,7 +444,19 @@ static int make_fc_case(struct layer_gen_rng *rng, uint32_t batch, uint32_t k, u
 		.params = c->params, .params_len = c->shape.params_bytes,
 		.output = c->output, .output_len = c->shape.output_bytes,
 	};
-	return nhot_pack(2, 8, c->values, out_c, k, c->weights, c->shape.weight_bytes);
+	return nhot_pack(2, 8, c->values, l->out_c, c->shape.k, c->weights, c->shape.weight_bytes);
+}
+
+static int make_fc_case(struct layer_gen_rng *rng, uint32_t batch, uint32_t k, uint32_t out_c,
+			struct layer_gen_case *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->layer.type = NHOT_LAYER_FC;
+	c->layer.batch = batch;
+	c->layer.in_h = c->layer.in_w = 1;
+	c->layer.in_c = k;
+	c->layer.out_c = out_c;
+	return fill_case(rng, c);
 }
 
 TEST(gemm_packed_epilogue)
@@ -838,6 +845,62 @@ TEST(cached_weights_changed_params)
 						       c.shape.weight_bytes));
 			}
 		}
+		layer_gen_free(&c);
+	}
+	EXPECT_EQ(0, bad);
+}
+
+/*
+ * Direct convolutions (Cg % 4 == 0) on images wide enough that most tiles
+ * stay inside one output row and clear of the padding, so they read the
+ * input through tap offsets (SEG = 2 in cpu_gemm_avx512.c) while the tiles
+ * at the edges use pointer tables: kernels 1x1 to 5x5, strides and
+ * dilations 1 and 2, padding 0 to 2, groups 1 and 2, batch 1 and 2.
+ */
+#define MIN_U32(a, b)	((uint32_t)(a) < (uint32_t)(b) ? (uint32_t)(a) : (uint32_t)(b))
+
+TEST(direct_conv_tile_forms)
+{
+	const char *isas[3];
+	int nisa = usable_isas(isas), bad = 0, i;
+	uint64_t seed = test_seed() + 9;
+	struct layer_gen_rng rng;
+
+	layer_gen_seed(&rng, seed);
+	for (i = 0; i < 120; i++) {
+		struct layer_gen_case c;
+		struct nhot_layer *l = &c.layer;
+		uint32_t groups = 1 + layer_gen_below(&rng, 2);
+
+		memset(&c, 0, sizeof(c));
+		l->type = NHOT_LAYER_CONV2D;
+		l->batch = 1 + layer_gen_below(&rng, 2);
+		l->kernel_h = 1 + layer_gen_below(&rng, 5);
+		l->kernel_w = 1 + layer_gen_below(&rng, 5);
+		l->stride_h = 1 + layer_gen_below(&rng, 2);
+		l->stride_w = 1 + layer_gen_below(&rng, 2);
+		l->dilation_h = 1 + layer_gen_below(&rng, 2);
+		l->dilation_w = 1 + layer_gen_below(&rng, 2);
+		/* Padding below the extent (docs/arith.md 3), at most 2. */
+		l->pad_top = layer_gen_below(&rng, 1 + MIN_U32(2, (l->kernel_h - 1) * l->dilation_h));
+		l->pad_bottom = layer_gen_below(&rng, 1 + MIN_U32(2, (l->kernel_h - 1) * l->dilation_h));
+		l->pad_left = layer_gen_below(&rng, 1 + MIN_U32(2, (l->kernel_w - 1) * l->dilation_w));
+		l->pad_right = layer_gen_below(&rng, 1 + MIN_U32(2, (l->kernel_w - 1) * l->dilation_w));
+		l->in_h = 10 + layer_gen_below(&rng, 8);
+		l->in_w = 20 + layer_gen_below(&rng, 40);
+		l->groups = groups;
+		l->in_c = groups * 4 * (1 + layer_gen_below(&rng, 6));
+		l->out_c = groups * (1 + layer_gen_below(&rng, 80));
+		ASSERT_EQ(0, fill_case(&rng, &c));
+		if (i % 2)
+			hi_shift_params(&rng, &c, i % 6 == 5);
+		else
+			for (uint32_t o = 0; o < l->out_c; o++)
+				c.params[o] = (struct nhot_chan_params){
+					.bias = (int32_t)layer_gen_range(&rng, -5000, 5000),
+					.mult = (1u << 30) + layer_gen_below(&rng, 1u << 30),
+					.shift = 20 + layer_gen_below(&rng, 30) };
+		bad += compare_case(&c, isas, nisa, seed, i);
 		layer_gen_free(&c);
 	}
 	EXPECT_EQ(0, bad);
