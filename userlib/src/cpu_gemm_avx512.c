@@ -785,36 +785,27 @@ static int get_epilogue(struct cpu_job *job, struct gemm_plan *gp)
 {
 	/* Plus a panel of zero blocks: a tile reads the bias of all its NB blocks. */
 	size_t nblk = (size_t)gp->blk16 * job->groups + 4;
-	size_t key_len = cpu_epi_key_len(job);
 	struct epi_block *blocks;
-	uint32_t *key = NULL;
 	const char *kept;
 	char *blob;
 	uint32_t g;
-	int ret = -ENOMEM;
+	int ret;
 
-	if (gp->cached) {
-		key = cpu_alloc(key_len);
-		if (!key)
-			return -ENOMEM;
-		cpu_epi_key(job, key);
-		kept = cpu_panels_epi(gp->cached, key, key_len);
-		if (kept) {
-			memcpy(&gp->consts, kept, sizeof(gp->consts));
-			gp->epi = (const struct epi_block *)(kept + sizeof(gp->consts));
-			cpu_free(key);
-			return 0;
-		}
+	kept = gp->cached ? cpu_panels_epi(gp->cached, job) : NULL;
+	if (kept) {
+		memcpy(&gp->consts, kept, sizeof(gp->consts));
+		gp->epi = (const struct epi_block *)(kept + sizeof(gp->consts));
+		return 0;
 	}
 	/* One buffer: the layer-wide constants, then the blocks (64-byte aligned). */
 	blob = cpu_zalloc(sizeof(gp->consts) + sizeof(*blocks) * nblk);
 	if (!blob)
-		goto out;
+		return -ENOMEM;
 	blocks = (struct epi_block *)(blob + sizeof(gp->consts));
 	ret = cpu_epilogue_prepare(job, gp->rowsum);
 	if (ret) {
 		cpu_free(blob);
-		goto out;
+		return ret;
 	}
 	for (g = 0; g < job->groups; g++)
 		cpu_epi_blocks_build(job, g * job->og, job->og, blocks + (size_t)g * gp->blk16);
@@ -822,11 +813,9 @@ static int get_epilogue(struct cpu_job *job, struct gemm_plan *gp)
 	memcpy(blob, &gp->consts, sizeof(gp->consts));
 	gp->epi = blocks;
 	gp->epi_owned = blob;
-	if (key && cpu_panels_set_epi(gp->cached, key, key_len, blob))
+	if (gp->cached && cpu_panels_set_epi(gp->cached, job, blob))
 		gp->epi_owned = NULL;	/* the entry we hold a reference on owns it */
-out:
-	cpu_free(key);
-	return ret;
+	return 0;
 }
 
 static int avx512_conv(struct cpu_job *job)

@@ -128,8 +128,10 @@ void cpu_free(void *p);
  * @b, @b_bytes: the backend's decoded weights
  * @rowsum: [out_c] sum of each row's values
  * @colterms: [k] NAF terms over all rows per code index
- * @epi, @epi_key, @epi_key_len: a backend's requantization constants for one
- *            key (cpu_panels_epi()); set at most once, then immutable
+ * @epi, @epi_params, @epi_params_len, @epi_zero_clamp: a backend's
+ *            requantization constants, and a copy of the params and the
+ *            in_zero, out_zero, act_min, act_max they were built from
+ *            (cpu_panels_epi()); set at most once, then immutable
  * @refs, @stamp: users and last use (under the cache's lock)
  */
 struct cpu_panels {
@@ -141,8 +143,9 @@ struct cpu_panels {
 	int32_t *rowsum;
 	uint32_t *colterms;
 	void *epi;
-	uint8_t *epi_key;
-	size_t epi_key_len;
+	void *epi_params;
+	size_t epi_params_len;
+	uint32_t epi_zero_clamp[4];
 	int refs;
 	uint64_t stamp;
 };
@@ -163,16 +166,13 @@ void cpu_panels_put(struct cpu_panels *p);
 
 /*
  * The requantization constants of a layer depend on its params, zero points
- * and clamp besides its weights: cpu_epi_key() writes those as one byte
- * string (4 + out_c * 3 words) into key, which holds cpu_epi_key_len() bytes.
- * cpu_panels_epi() gives the constants kept with p for exactly that key,
- * else NULL; cpu_panels_set_epi() keeps epi (cpu_alloc'd) and a copy of the
- * key with p if p has none yet: 1 when kept (p then owns epi), else 0.
+ * and clamp besides its weights. cpu_panels_epi() gives the constants kept
+ * with p when job's are the ones they were built from, else NULL;
+ * cpu_panels_set_epi() keeps epi (cpu_alloc'd) with p, with a copy of what
+ * it was built from, if p has none yet: 1 when kept (p then owns epi), else 0.
  */
-size_t cpu_epi_key_len(const struct cpu_job *job);
-void cpu_epi_key(const struct cpu_job *job, uint32_t *key);
-const void *cpu_panels_epi(struct cpu_panels *p, const uint32_t *key, size_t len);
-int cpu_panels_set_epi(struct cpu_panels *p, const uint32_t *key, size_t len, void *epi);
+const void *cpu_panels_epi(struct cpu_panels *p, const struct cpu_job *job);
+int cpu_panels_set_epi(struct cpu_panels *p, const struct cpu_job *job, void *epi);
 
 /* The pool: fn(arg, task, worker) for task in [0, ntasks), worker < threads. */
 typedef void (*cpu_task_fn)(void *arg, size_t task, int worker);

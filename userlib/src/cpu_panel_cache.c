@@ -29,7 +29,7 @@ static void panels_free(struct cpu_panels *p)
 	cpu_free(p->rowsum);
 	cpu_free(p->colterms);
 	cpu_free(p->epi);
-	cpu_free(p->epi_key);
+	cpu_free(p->epi_params);
 	free(p);
 }
 
@@ -127,53 +127,46 @@ void cpu_panels_put(struct cpu_panels *p)
 		panels_free(p);
 }
 
-size_t cpu_epi_key_len(const struct cpu_job *job)
+/* What the requantization constants depend on besides the weights. */
+static void epi_zero_clamp(const struct cpu_job *job, uint32_t zc[4])
 {
-	return (4 + (size_t)job->l->out_c * 3) * sizeof(uint32_t);
+	zc[0] = job->l->in_zero;
+	zc[1] = job->l->out_zero;
+	zc[2] = job->l->act_min;
+	zc[3] = job->l->act_max;
 }
 
-void cpu_epi_key(const struct cpu_job *job, uint32_t *key)
+const void *cpu_panels_epi(struct cpu_panels *p, const struct cpu_job *job)
 {
-	const struct nhot_layer *l = job->l;
-	const struct nhot_chan_params *p = job->t->params;
-	uint32_t o;
-
-	key[0] = l->in_zero;
-	key[1] = l->out_zero;
-	key[2] = l->act_min;
-	key[3] = l->act_max;
-	for (o = 0; o < l->out_c; o++) {
-		key[4 + 3 * o] = (uint32_t)p[o].bias;
-		key[5 + 3 * o] = p[o].mult;
-		key[6 + 3 * o] = p[o].shift;
-	}
-}
-
-const void *cpu_panels_epi(struct cpu_panels *p, const uint32_t *key, size_t len)
-{
+	size_t len = (size_t)job->s.params_bytes;
+	uint32_t zc[4];
 	void *epi;
 
 	pthread_mutex_lock(&panel_lock);
 	epi = p->epi;
 	pthread_mutex_unlock(&panel_lock);
-	/* Once set, epi and its key never change while p lives. */
-	if (!epi || p->epi_key_len != len || memcmp(p->epi_key, key, len))
+	/* Once set, epi and what it was built for never change while p lives. */
+	epi_zero_clamp(job, zc);
+	if (!epi || p->epi_params_len != len || memcmp(p->epi_zero_clamp, zc, sizeof(zc)) ||
+	    memcmp(p->epi_params, job->t->params, len))
 		return NULL;
 	return epi;
 }
 
-int cpu_panels_set_epi(struct cpu_panels *p, const uint32_t *key, size_t len, void *epi)
+int cpu_panels_set_epi(struct cpu_panels *p, const struct cpu_job *job, void *epi)
 {
-	uint8_t *copy = cpu_alloc(len);
+	size_t len = (size_t)job->s.params_bytes;
+	void *copy = cpu_alloc(len);
 	int kept = 0;
 
 	if (!copy)
 		return 0;
-	memcpy(copy, key, len);
+	memcpy(copy, job->t->params, len);
 	pthread_mutex_lock(&panel_lock);
 	if (!p->epi) {
-		p->epi_key = copy;
-		p->epi_key_len = len;
+		epi_zero_clamp(job, p->epi_zero_clamp);
+		p->epi_params = copy;
+		p->epi_params_len = len;
 		p->epi = epi;
 		kept = 1;
 	}
