@@ -121,12 +121,10 @@ static void dodge_shared_cpu(int worker)
 static void run_tasks(unsigned long generation, int worker)
 {
 	uint64_t job = (uint64_t)(uint32_t)generation << 32;
+	size_t n = atomic_load(&pool.ntasks), nchunks = atomic_load(&pool.nchunks), k;
 
 	if (worker)
 		dodge_shared_cpu(worker);
-
-	size_t n = atomic_load(&pool.ntasks), nchunks = atomic_load(&pool.nchunks), k;
-
 	/* Its own chunk first, then the others' in turn. */
 	for (k = 0; k < nchunks; k++) {
 		size_t c = ((size_t)worker + k) % nchunks, end = (c + 1) * n / nchunks;
