@@ -133,6 +133,40 @@ int nhot_ref_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 		 struct nhot_counters *counters);
 
+/*
+ * A CONV2D or FC layer prepared once for many runs on the CPU, as an
+ * inference runtime runs the layers of a model. nhot_cpu_run() compares the
+ * caller's codes with the ones it decoded before, on every call, because
+ * they may have changed; a prepared layer copies the descriptor, the codes
+ * and the params, checks them once, and keeps what the kernels derive from
+ * them (decoded panels, row sums, requantization constants). The caller's
+ * buffers may change or go as soon as nhot_cpu_layer_prepare() returns.
+ */
+struct nhot_cpu_layer;
+
+/*
+ * 0 and *out, or what nhot_cpu_run() would return for these weights and
+ * params: -EINVAL (a bad descriptor, a NULL pointer, a layer type other
+ * than CONV2D and FC), -EOPNOTSUPP, -ERANGE (weights or params shorter than
+ * the layer needs), -EILSEQ (an invalid code), -EOVERFLOW (params), or
+ * -ENOMEM. *out is NULL on error.
+ */
+int nhot_cpu_layer_prepare(const struct nhot_layer *layer, const uint8_t *weights,
+			   size_t weights_len, const struct nhot_chan_params *params,
+			   size_t params_len, struct nhot_cpu_layer **out);
+
+/*
+ * Runs a prepared layer: the output bytes and counters nhot_cpu_run() gives
+ * for the same descriptor, codes, params and input. -EINVAL for a NULL
+ * layer or buffer, -ERANGE for a short input or output (left untouched),
+ * -ENOMEM. Several threads may run one prepared layer at the same time.
+ */
+int nhot_cpu_layer_run(struct nhot_cpu_layer *pl, const uint8_t *input, size_t input_len,
+		       uint8_t *output, size_t output_len, struct nhot_counters *counters);
+
+/* Frees a prepared layer (none of its runs may be in progress); NULL is ignored. */
+void nhot_cpu_layer_free(struct nhot_cpu_layer *pl);
+
 /* Which fast kernels nhot_cpu_run() uses: "avx512vnni", "avx2" or "portable". */
 const char *nhot_cpu_isa(void);
 

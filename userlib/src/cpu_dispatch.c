@@ -186,6 +186,17 @@ void cpu_job_release(struct cpu_job *job)
 	job->mult = job->round = job->shift = NULL;
 }
 
+int cpu_params_check(const struct nhot_layer *l, const struct nhot_chan_params *p)
+{
+	uint32_t o;
+
+	for (o = 0; o < l->out_c; o++)
+		if (p[o].bias > NHOT_MAX_BIAS || p[o].bias < -NHOT_MAX_BIAS ||
+		    p[o].mult > INT32_MAX || p[o].shift < 1 || p[o].shift > NHOT_MAX_SHIFT)
+			return -EOVERFLOW;
+	return 0;
+}
+
 int cpu_epilogue_prepare(struct cpu_job *job, const int32_t *rowsum)
 {
 	const struct nhot_layer *l = job->l;
@@ -194,10 +205,8 @@ int cpu_epilogue_prepare(struct cpu_job *job, const int32_t *rowsum)
 	size_t n = ((size_t)l->out_c + 63) & ~(size_t)63;
 	uint32_t o;
 
-	for (o = 0; o < l->out_c; o++)
-		if (p[o].bias > NHOT_MAX_BIAS || p[o].bias < -NHOT_MAX_BIAS ||
-		    p[o].mult > INT32_MAX || p[o].shift < 1 || p[o].shift > NHOT_MAX_SHIFT)
-			return -EOVERFLOW;
+	if (!job->prep && cpu_params_check(l, p))
+		return -EOVERFLOW;
 
 	job->bias_adj = cpu_zalloc(n * sizeof(*job->bias_adj));
 	job->mult = cpu_zalloc(n * sizeof(*job->mult));
@@ -310,8 +319,8 @@ static int set_tables(int n, int b, struct cpu_job *job)
 	return 0;
 }
 
-int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
-		 struct nhot_counters *counters)
+int cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
+	    struct cpu_prepared *prep, int prepare_only, struct nhot_counters *counters)
 {
 	const struct cpu_backend *be = best_backend();
 	struct cpu_job job;
@@ -325,11 +334,14 @@ int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 		return ret;
 	if (!t)
 		return -EINVAL;
-	ret = nhot_tensors_check(layer, t, &job.s);
+	/* A preparation reads only the weights and params, checked by its caller. */
+	ret = prepare_only ? 0 : nhot_tensors_check(layer, t, &job.s);
 	if (ret)
 		return ret;
 	job.l = layer;
 	job.t = t;
+	job.prep = prep;
+	job.prepare_only = prepare_only;
 	job.want_terms = counters != NULL;
 	job.threads = cpu_threads();
 
@@ -349,8 +361,12 @@ int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 			job.og = layer->out_c / layer->groups;
 		}
 		ret = cpu_colterms_alloc(&job);
-		if (!ret)
+		if (!ret && prepare_only)
+			ret = be->prepare ? be->prepare(&job) : 0;
+		else if (!ret)
 			ret = be->conv(&job);
+		if (!ret && prep)	/* exact whatever the backend summed */
+			memcpy(job.colterms, prep->colterms, job.s.k * sizeof(*job.colterms));
 		if (!ret && counters) {
 			counters->macs = job.s.macs;
 			counters->shift_adds = count_shift_adds(&job);
@@ -364,4 +380,10 @@ int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 		be->pool(&job);
 		return 0;
 	}
+}
+
+int nhot_cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
+		 struct nhot_counters *counters)
+{
+	return cpu_run(layer, t, NULL, 0, counters);
 }

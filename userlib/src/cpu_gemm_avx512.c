@@ -818,6 +818,16 @@ static int get_epilogue(struct cpu_job *job, struct gemm_plan *gp)
 	return 0;
 }
 
+static int is_depthwise(const struct cpu_job *job)
+{
+	return job->l->type == NHOT_LAYER_CONV2D && job->cg == 1 && job->og == 1;
+}
+
+static int is_gemv(const struct cpu_job *job)
+{
+	return job->l->type == NHOT_LAYER_FC && job->l->batch <= GEMV_MAX_ROWS;
+}
+
 static int avx512_conv(struct cpu_job *job)
 {
 	const struct nhot_layer *l = job->l;
@@ -825,9 +835,9 @@ static int avx512_conv(struct cpu_job *job)
 	uint32_t tasks;
 	int ret = -ENOMEM;
 
-	if (l->type == NHOT_LAYER_CONV2D && job->cg == 1 && job->og == 1)
+	if (is_depthwise(job))
 		return cpu_dw_conv_avx512(job);
-	if (l->type == NHOT_LAYER_FC && l->batch <= GEMV_MAX_ROWS)
+	if (is_gemv(job))
 		return cpu_gemv_fc_avx512(job);
 
 	gp = cpu_alloc(sizeof(*gp));
@@ -848,7 +858,7 @@ static int avx512_conv(struct cpu_job *job)
 	if (ret)
 		goto out_free;
 	ret = get_epilogue(job, gp);
-	if (ret)
+	if (ret || job->prepare_only)
 		goto out_free;
 
 	gp->m = (uint32_t)(job->s.out_n * job->s.out_h * job->s.out_w);
@@ -940,10 +950,19 @@ out_free:
 	return ret;
 }
 
+/* The GEMM keeps its panels and constants; depthwise and GEMV read the codes as they are. */
+static int avx512_prepare(struct cpu_job *job)
+{
+	if (is_depthwise(job) || is_gemv(job))
+		return 0;
+	return avx512_conv(job);
+}
+
 const struct cpu_backend cpu_backend_avx512 = {
 	.name = "avx512vnni",
 	.supported = avx512_supported,
 	.conv = avx512_conv,
+	.prepare = avx512_prepare,
 	.add = cpu_add_avx512,
 	.pool = cpu_pool_avx512,
 };

@@ -39,10 +39,15 @@
  *            64-bit lanes: (acc * mult + round) >> shift
  * @lo, @hi: the clamp bounds minus out_zero, so that the clamp can run before
  *            adding the zero point
+ * @prep: the layer was prepared (nhot_cpu_layer_prepare()): see struct
+ *        cpu_prepared for what a backend may then rely on; NULL for nhot_cpu_run()
+ * @prepare_only: build what the backend keeps for @prep's runs, compute nothing
  */
 struct cpu_job {
 	const struct nhot_layer *l;
 	const struct nhot_tensors *t;
+	struct cpu_prepared *prep;
+	int prepare_only;
 	struct nhot_layer_shape s;
 	struct nhot_set_table set;
 	uint8_t terms[NHOT_SET_MAX];	/* NAF term count of each code */
@@ -58,6 +63,26 @@ struct cpu_job {
 };
 
 /**
+ * struct cpu_prepared - a CONV2D or FC layer of nhot_cpu_layer_prepare()
+ * @panels: the backend's decoded weights, pinned to this layer (not in the
+ *          panel cache's slots, never evicted); made by the preparation and
+ *          freed with the layer; under the panel cache's lock
+ * @rowsum: [out_c] each row's sum of weight values
+ * @colterms: [k] NAF terms summed over all rows at each code index
+ *
+ * A job with a prep has been checked beyond nhot_cpu_run()'s checks: every
+ * code is valid and every channel's params pass cpu_params_check(), so its
+ * kernels need not look for -EILSEQ or -EOVERFLOW. Its t->weights is the
+ * layer's own immutable copy of the codes, followed by CPU_ALIGN zero bytes
+ * (whole-vector loads past the last row stay inside the buffer).
+ */
+struct cpu_prepared {
+	struct cpu_panels *panels;
+	int32_t *rowsum;
+	uint32_t *colterms;
+};
+
+/**
  * struct cpu_backend - the kernels of one instruction set
  * @name: what nhot_cpu_isa() reports
  * @supported: non-zero when this CPU runs the kernels
@@ -65,11 +90,14 @@ struct cpu_job {
  *        (-EOVERFLOW), compute; 0 or a negative errno, output untouched on error
  * @add: ADD
  * @pool: AVGPOOL, GLOBAL_AVGPOOL, MAXPOOL
+ * @prepare: optional: builds what @conv keeps for job->prep's runs (called
+ *           with job->prepare_only); 0 or -ENOMEM
  */
 struct cpu_backend {
 	const char *name;
 	int (*supported)(void);
 	int (*conv)(struct cpu_job *job);
+	int (*prepare)(struct cpu_job *job);
 	void (*add)(const struct cpu_job *job);
 	void (*pool)(const struct cpu_job *job);
 };
@@ -88,6 +116,16 @@ int cpu_dw_conv_avx512(struct cpu_job *job);
 /* The AVX-512 ADD and pools (cpu_eltwise_avx512.c). */
 void cpu_add_avx512(const struct cpu_job *job);
 void cpu_pool_avx512(const struct cpu_job *job);
+
+/* -EOVERFLOW when a channel's params are out of docs/arith.md's limits, else 0. */
+int cpu_params_check(const struct nhot_layer *l, const struct nhot_chan_params *p);
+
+/*
+ * Validates and runs a job as nhot_cpu_run() does, prepared (prep) or not;
+ * with prepare_only, builds what the backend keeps for prep instead.
+ */
+int cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
+	    struct cpu_prepared *prep, int prepare_only, struct nhot_counters *counters);
 
 /*
  * Checks every channel's parameters (-EOVERFLOW as nhot_ref_run()) and fills
@@ -133,6 +171,7 @@ void cpu_free(void *p);
  *            in_zero, out_zero, act_min, act_max they were built from
  *            (cpu_panels_epi()); set at most once, then immutable
  * @refs, @stamp: users and last use (under the cache's lock)
+ * @pinned: owned by a prepared layer, freed by cpu_panels_unpin() only
  */
 struct cpu_panels {
 	uint64_t key[4];
@@ -148,11 +187,15 @@ struct cpu_panels {
 	uint32_t epi_zero_clamp[4];
 	int refs;
 	uint64_t stamp;
+	int pinned;
 };
 
 /*
  * The entry whose codes equal job's weights byte for byte, with a reference
  * taken, or NULL. layout tells apart the layouts of different backends.
+ * A prepared job's entry is its layer's pinned one (no comparison: the
+ * codes are the layer's own copy); cpu_panels_add() then pins the new entry
+ * to the layer, whatever its size.
  */
 struct cpu_panels *cpu_panels_get(const struct cpu_job *job, uint64_t layout);
 /*
@@ -163,6 +206,8 @@ struct cpu_panels *cpu_panels_get(const struct cpu_job *job, uint64_t layout);
 struct cpu_panels *cpu_panels_add(const struct cpu_job *job, uint64_t layout, void *b,
 				  size_t b_bytes, int32_t *rowsum, uint32_t *colterms);
 void cpu_panels_put(struct cpu_panels *p);
+/* Frees a prepared layer's pinned entry (no run may hold it); NULL is ignored. */
+void cpu_panels_unpin(struct cpu_panels *p);
 
 /*
  * The requantization constants of a layer depend on its params, zero points

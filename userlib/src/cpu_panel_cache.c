@@ -87,6 +87,16 @@ struct cpu_panels *cpu_panels_get(const struct cpu_job *job, uint64_t layout)
 
 	make_key(job, layout, key);
 	pthread_mutex_lock(&panel_lock);
+	if (job->prep) {
+		/* The layer's own codes: no comparison; the key tells the layout. */
+		hit = job->prep->panels;
+		if (hit && !memcmp(hit->key, key, sizeof(key)))
+			hit->refs++;
+		else
+			hit = NULL;
+		pthread_mutex_unlock(&panel_lock);
+		return hit;
+	}
 	for (i = 0; i < PANEL_SLOTS; i++) {
 		struct cpu_panels *p = slots[i];
 
@@ -119,8 +129,8 @@ void cpu_panels_put(struct cpu_panels *p)
 	for (i = 0; i < PANEL_SLOTS; i++)
 		if (slots[i] == p)
 			orphan = 0;
-	/* Evicted while in use: the last user frees it. */
-	if (!orphan || p->refs)
+	/* Evicted while in use: the last user frees it. Pinned: its layer does. */
+	if (!orphan || p->refs || p->pinned)
 		p = NULL;
 	pthread_mutex_unlock(&panel_lock);
 	if (p)
@@ -146,6 +156,8 @@ const void *cpu_panels_epi(struct cpu_panels *p, const struct cpu_job *job)
 	epi = p->epi;
 	pthread_mutex_unlock(&panel_lock);
 	/* Once set, epi and what it was built for never change while p lives. */
+	if (job->prep)
+		return epi;	/* built from the prepared layer's own params */
 	epi_zero_clamp(job, zc);
 	if (!epi || p->epi_params_len != len || memcmp(p->epi_zero_clamp, zc, sizeof(zc)) ||
 	    memcmp(p->epi_params, job->t->params, len))
@@ -176,6 +188,20 @@ int cpu_panels_set_epi(struct cpu_panels *p, const struct cpu_job *job, void *ep
 	return kept;
 }
 
+/* A prepared layer's entry, whatever its size, unless it has one already. */
+static struct cpu_panels *panels_pin(struct cpu_prepared *prep, struct cpu_panels *p)
+{
+	pthread_mutex_lock(&panel_lock);
+	if (prep->panels) {
+		p = NULL;
+	} else {
+		p->pinned = 1;
+		prep->panels = p;
+	}
+	pthread_mutex_unlock(&panel_lock);
+	return p;
+}
+
 struct cpu_panels *cpu_panels_add(const struct cpu_job *job, uint64_t layout, void *b,
 				  size_t b_bytes, int32_t *rowsum, uint32_t *colterms)
 {
@@ -183,7 +209,7 @@ struct cpu_panels *cpu_panels_add(const struct cpu_job *job, uint64_t layout, vo
 	struct cpu_panels *p, *victim = NULL;
 	int i, slot = -1;
 
-	if (b_bytes + len > PANEL_MAX_BYTES)
+	if (!job->prep && b_bytes + len > PANEL_MAX_BYTES)
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -201,6 +227,14 @@ struct cpu_panels *cpu_panels_add(const struct cpu_job *job, uint64_t layout, vo
 	p->rowsum = rowsum;
 	p->colterms = colterms;
 	p->refs = 1;
+	if (job->prep) {
+		if (panels_pin(job->prep, p))
+			return p;
+		/* Another run pinned one first: give the buffers back. */
+		cpu_free(p->packed);
+		free(p);
+		return NULL;
+	}
 
 	pthread_mutex_lock(&panel_lock);
 	/* An empty slot, else the least recently used entry nobody holds. */
@@ -227,6 +261,12 @@ struct cpu_panels *cpu_panels_add(const struct cpu_job *job, uint64_t layout, vo
 	if (victim)
 		panels_free(victim);
 	return p;
+}
+
+void cpu_panels_unpin(struct cpu_panels *p)
+{
+	if (p)
+		panels_free(p);
 }
 
 __attribute__((destructor(201))) static void cpu_panels_exit(void)
