@@ -470,7 +470,6 @@ static void *alloc_or_null(uint64_t bytes, int *err)
 int layer_gen_make(struct layer_gen_rng *rng, uint32_t type, struct layer_gen_case *c)
 {
 	struct nhot_layer *l = &c->layer;
-	int err = 0;
 
 	memset(c, 0, sizeof(*c));
 	if (type > NHOT_LAYER_TYPE_MAX)
@@ -485,7 +484,15 @@ int layer_gen_make(struct layer_gen_rng *rng, uint32_t type, struct layer_gen_ca
 		gen_descriptor(rng, type, l);
 	while (work_of(l) > LAYER_GEN_MAX_WORK && !is_at_k_limit(l) &&
 	       !(l->type == NHOT_LAYER_GLOBAL_AVGPOOL && l->in_h == 256));
+	return layer_gen_fill(rng, c);
+}
 
+int layer_gen_fill(struct layer_gen_rng *rng, struct layer_gen_case *c)
+{
+	struct nhot_layer *l = &c->layer;
+	int err;
+
+	memset(&c->shape, 0, sizeof(*c) - offsetof(struct layer_gen_case, shape));
 	err = nhot_layer_check(l, &c->shape);
 	if (err)
 		return err;

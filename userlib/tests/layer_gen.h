@@ -64,7 +64,15 @@ struct layer_gen_case {
  */
 int layer_gen_make(struct layer_gen_rng *rng, uint32_t type, struct layer_gen_case *c);
 
-/* Frees the buffers of a case made by layer_gen_make(); NULL-safe, idempotent. */
+/*
+ * The second half of layer_gen_make(), for a descriptor the caller chose in
+ * c->layer: checks it and makes every buffer, with the same random contents
+ * (everything in c but the layer is overwritten). 0, -ENOMEM or
+ * nhot_layer_check()'s error.
+ */
+int layer_gen_fill(struct layer_gen_rng *rng, struct layer_gen_case *c);
+
+/* Frees the buffers of a case made by layer_gen_make() or layer_gen_fill(); NULL-safe, idempotent. */
 void layer_gen_free(struct layer_gen_case *c);
 
 /* One line describing the layer, for failure messages. */
