@@ -38,6 +38,7 @@ struct bench_data {
 	float *scales;		/* mult * 2^-shift per channel, for oneDNN */
 	uint8_t *output;
 	uint8_t *ref_output;
+	struct nhot_cpu_layer *prepared;	/* NULL: time nhot_cpu_run() */
 };
 
 struct onednn_op;
