@@ -888,4 +888,153 @@ TEST(direct_conv_tile_forms)
 	EXPECT_EQ(0, bad);
 }
 
+/*
+ * Prepared FC layers of small batches, which cpu_gemv_avx512.c runs without
+ * checks: in_zero * sum(w) in the bias, the output written in place, rows
+ * read up to the 64 zero bytes after the layer's copy of the codes. Every
+ * (n, b); K and out_c at the edges of its chunks (64 codes, 128 nibbles),
+ * blocks (4 rows) and groups (16 channels), batch 1 to 4; zero points 0 and
+ * 255, clamps that saturate, shifts below and from 33 in groups of 16,
+ * saturating and zero multipliers, padding bits set. Each ISA at 1 and 2
+ * threads against nhot_ref_run(): the output bytes and the counters, with
+ * the caller's codes and params overwritten once the layer is prepared.
+ */
+static const uint32_t prep_sizes[] = { 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1280 };
+#define PREP_SIZES	(sizeof(prep_sizes) / sizeof(prep_sizes[0]))
+
+static int make_prepared_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b, uint32_t batch,
+			      uint32_t k, uint32_t out_c, int index, struct layer_gen_case *c)
+{
+	struct nhot_layer *l = &c->layer;
+	size_t row_bytes, used;
+	uint32_t o, e;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	l->type = NHOT_LAYER_FC;
+	l->w_n = n;
+	l->w_b = b;
+	l->batch = batch;
+	l->in_h = l->in_w = 1;
+	l->in_c = k;
+	l->out_c = out_c;
+	/* Moduli prime to the batch's 4: every batch meets every variant. */
+	l->in_zero = index % 3 ? 255 : 0;
+	l->out_zero = index % 5 < 2 ? 255 : 0;
+	l->act_min = index % 7 < 3 ? 50 : 0;
+	l->act_max = index % 7 < 3 ? 180 : 255;
+	ret = alloc_case(rng, c);
+	if (ret)
+		return ret;
+	/* Scales near 2^-e spread the sums over the output range (as make_gemv_case()). */
+	for (e = 6; k >> (2 * (e - 6)) > 1; e++)
+		;
+	for (o = 0; o < out_c; o++) {
+		struct nhot_chan_params *p = &c->params[o];
+		uint32_t s = e + 5 + layer_gen_below(rng, 8);
+
+		p->bias = (int32_t)layer_gen_range(rng, -(1 << 15), 1 << 15);
+		if (layer_gen_below(rng, 8) == 0) {
+			p->bias = (int32_t)layer_gen_range(rng, -NHOT_MAX_BIAS, NHOT_MAX_BIAS);
+			p->mult = layer_gen_below(rng, 2) ? (uint32_t)INT32_MAX : 0;
+			p->shift = 1 + layer_gen_below(rng, NHOT_MAX_SHIFT);
+		} else if ((o / 16 + (uint32_t)index) % 2) {	/* requant16() */
+			p->shift = s;
+			p->mult = (1u << (s - e)) + layer_gen_below(rng, 1u << (s - e));
+		} else {					/* requant16_hi() */
+			p->shift = e + 30 + layer_gen_below(rng, 2);
+			p->mult = (1u << 30) + layer_gen_below(rng, 1u << 30);
+		}
+	}
+	row_bytes = c->shape.weight_bytes / out_c;
+	used = (size_t)k * (size_t)nhot_code_bits((int)n, (int)b);
+	if (index % 3 != 1 && used % 8)	/* padding bits, which every reader ignores */
+		for (o = 0; o < out_c; o++)
+			c->weights[o * row_bytes + row_bytes - 1] |= (uint8_t)(0xff << (used % 8));
+	return 0;
+}
+
+/* Prepares c's layer for the current ISA and runs it at 1 and 2 threads; mismatches. */
+static int compare_prepared(struct layer_gen_case *c, const uint8_t *ref,
+			    const struct nhot_counters *rc)
+{
+	const struct nhot_layer_shape *sh = &c->shape;
+	struct nhot_cpu_layer *pl;
+	struct nhot_counters fc;
+	int threads, bad = 0;
+
+	if (nhot_cpu_layer_prepare(&c->layer, c->weights, sh->weight_bytes, c->params,
+				   sh->params_bytes, &pl))
+		return 1;
+	/* The layer keeps its own copies. */
+	memset(c->weights, 0xff, sh->weight_bytes);
+	memset(c->params, 0xff, sh->params_bytes);
+	for (threads = 1; threads <= 2; threads++) {
+		nhot_cpu_set_threads(threads);
+		memset(c->output, 0xc3, sh->output_bytes);
+		memset(&fc, 0xff, sizeof(fc));
+		if (nhot_cpu_layer_run(pl, c->input, sh->input_bytes, c->output, sh->output_bytes,
+				       &fc) ||
+		    memcmp(ref, c->output, sh->output_bytes) || fc.macs != rc->macs ||
+		    fc.shift_adds != rc->shift_adds)
+			bad++;
+	}
+	nhot_cpu_layer_free(pl);
+	return bad;
+}
+
+TEST(gemv_prepared_blocks)
+{
+	const char *isas[3];
+	int nisa = usable_isas(isas), bad = 0, index = 0, pair = 0, i;
+	uint64_t seed = test_seed() + 12;
+	struct layer_gen_rng rng;
+	uint32_t n, b, s;
+
+	ASSERT_GE(nisa, 1);
+	layer_gen_seed(&rng, seed);
+	for (n = NHOT_MIN_N; n <= NHOT_MAX_N; n++) {
+		for (b = NHOT_MIN_B; b <= NHOT_MAX_B; b++, pair++) {
+			for (s = 0; s < PREP_SIZES; s++, index++) {
+				uint32_t k = prep_sizes[s];
+				uint32_t out_c = prep_sizes[(s + (uint32_t)pair) % PREP_SIZES];
+				struct layer_gen_case c;
+				struct nhot_counters rc;
+				uint8_t *ref, *weights, *params;
+
+				ASSERT_EQ(0, make_prepared_case(&rng, n, b, 1 + (uint32_t)index % 4, k,
+								out_c, index, &c));
+				ref = malloc(c.shape.output_bytes);
+				weights = malloc(c.shape.weight_bytes);
+				params = malloc(c.shape.params_bytes);
+				ASSERT_TRUE(ref && weights && params);
+				c.t.output = ref;
+				ASSERT_EQ(0, nhot_ref_run(&c.layer, &c.t, &rc));
+				memcpy(weights, c.weights, c.shape.weight_bytes);
+				memcpy(params, c.params, c.shape.params_bytes);
+				for (i = 0; i < nisa; i++) {
+					int fails;
+
+					nhot_cpu_set_isa(isas[i]);
+					fails = compare_prepared(&c, ref, &rc);
+					if (fails && bad < 3)
+						TH_LOG("seed %#llx case %d isa %s: S(%u, %u) batch %u K %u out_c %u",
+						       (unsigned long long)seed, index, isas[i], n, b,
+						       c.layer.batch, k, out_c);
+					bad += fails;
+					memcpy(c.weights, weights, c.shape.weight_bytes);
+					memcpy(c.params, params, c.shape.params_bytes);
+				}
+				nhot_cpu_set_isa(NULL);
+				free(ref);
+				free(weights);
+				free(params);
+				layer_gen_free(&c);
+			}
+		}
+	}
+	nhot_cpu_set_threads(2);
+	EXPECT_EQ(0, bad);
+}
+
 TEST_HARNESS_MAIN
