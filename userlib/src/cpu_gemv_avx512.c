@@ -50,14 +50,6 @@
 
 #define GEMV_BLOCK		4	/* rows sharing each chunk of x */
 #define GEMV_GROUP		16	/* rows per requantized vector: 4 blocks */
-/*
- * 128 rows a task: each thread then streams long runs of contiguous rows,
- * which gemv_block()'s prefetches follow. 1x1280x1000 at 2 threads, p50 of
- * a call: 16.9 us with 16-row tasks, 14.2 with 32, 12.8 with 64, 11.5 with 128,
- * 10.9 with 512 (one task a thread, which a late worker would leave to the
- * caller alone).
- */
-#define GEMV_GROUPS_PER_TASK	8
 #define INVALID_VALUE		(-128)
 
 struct gemv_tables {
@@ -83,6 +75,7 @@ struct gemv_tables {
  *     (a masked load cost 32 us a call against 23 us), and the last rows'
  *     loads would run past the caller's buffer
  * @out: [batch][out_c] requantized outputs, copied out when the job succeeds
+ * @task_rows: output channels per task (task_rows_of())
  */
 struct gemv_plan {
 	const struct cpu_job *job;
@@ -96,6 +89,7 @@ struct gemv_plan {
 	uint32_t tail_first;
 	uint8_t *tail;
 	uint8_t *out;
+	uint32_t task_rows;
 	_Atomic uint64_t terms;
 	_Atomic int bad_code;
 	_Atomic int bad_param;
@@ -528,7 +522,7 @@ gemv_range_of(const enum gemv_kind KIND, struct gemv_plan *gv, uint32_t o0, uint
 static void gemv_task(void *arg, size_t task, int worker)
 {
 	struct gemv_plan *gv = arg;
-	const uint32_t rows = GEMV_GROUP * GEMV_GROUPS_PER_TASK, out_c = gv->job->l->out_c;
+	const uint32_t rows = gv->task_rows, out_c = gv->job->l->out_c;
 	uint32_t o0 = (uint32_t)task * rows, o1 = o0 + rows < out_c ? o0 + rows : out_c;
 	enum gemv_kind kind = gemv_kind_of(gv->tb.bits);
 
@@ -673,9 +667,28 @@ static void run_prepared(struct gemv_plan *gv, size_t tasks)
 	cpu_parallel(gv->job->threads, tasks, gemv_task, gv);
 }
 
+/*
+ * One task a thread, whole groups of GEMV_GROUP rows each: a thread streams
+ * one run of contiguous rows, which gemv_block()'s prefetches follow, and
+ * the pool's per-task bookkeeping (a ticket and a shared counter, whose
+ * cache line the threads pass between their cores) is paid once a thread.
+ * 1x1280x1000 at 2 threads, p50 of a call: 16.9 us with 16-row tasks, 14.2
+ * with 32, 12.8 with 64, 11.5 with 128 (an older loop); prepared, 9.3-10.4
+ * us with 256-row tasks, 9.2-9.8 with 512 (five runs alternating, load
+ * 0.8). A worker that starts late leaves its task to the caller, which then
+ * runs alone.
+ */
+static uint32_t task_rows_of(const struct cpu_job *job)
+{
+	uint32_t threads = job->threads > 1 ? (uint32_t)job->threads : 1;
+	uint32_t rows = (job->l->out_c + threads - 1) / threads;
+
+	return (rows + GEMV_GROUP - 1) / GEMV_GROUP * GEMV_GROUP;
+}
+
 int cpu_gemv_fc_avx512(struct cpu_job *job)
 {
-	const uint32_t rows = GEMV_GROUP * GEMV_GROUPS_PER_TASK;
+	const uint32_t rows = task_rows_of(job);
 	const size_t tasks = (job->l->out_c + rows - 1) / rows;
 	struct gemv_plan *gv = cpu_alloc(sizeof(*gv));
 	int ret;
@@ -684,6 +697,7 @@ int cpu_gemv_fc_avx512(struct cpu_job *job)
 		return -ENOMEM;
 	memset(gv, 0, sizeof(*gv));
 	gv->job = job;
+	gv->task_rows = rows;
 	build_tables(job, &gv->tb);
 	consts_init(job, &gv->consts);
 	ret = plan_chunks(gv);
