@@ -40,15 +40,17 @@
  * the output itself, reading every row in place. 1x1280x1000, p50 of a call
  * at 1 thread: 16.6 us unprepared, 14.1 us prepared (loaded machine).
  *
- * What bounds that loop now is the memory, not the decode. Run from L1 (every
- * block reading the same 4 rows), 1x1280x1000 takes 12.1 us at 1 thread; a
- * layout made at preparation that needs no extraction for 7 of 8 vectors
- * (7-bit codes in the low bits of whole bytes, the eighth vector's codes in
- * their top bits) took 10.5 us there, but 14.3-18.2 us against 14.8-17.4
- * with the real rows (six runs alternating), the same at 2 threads: kept
- * out. Neither rows interleaved per block nor prefetching 2 blocks ahead
- * changed the time beyond the noise; skipping the requantization altogether
- * saved nothing at 1 thread and 0.6 us at 2.
+ * At 1 thread that loop is near two limits at once: 1x1280x1000 takes
+ * 12.1 us run from L1 (every block reading the same 4 rows), a model that
+ * only loads the same 1.12 MB and multiplies takes 10.4 us, the real thing
+ * 13.6-14.2 us. A layout made at preparation that needs no extraction for
+ * 7 of 8 vectors (7-bit codes in the low bits of whole bytes, the eighth
+ * vector's codes in their top bits) took 10.5 us from L1, but with the real
+ * rows 13.5-15.0 us at 1 thread and 7.6-7.9 against 8.1-8.6 us at 2 (p50,
+ * four runs alternating): kept out, not worth a second, bigger copy of
+ * every such layer's codes. Neither rows interleaved per block nor
+ * prefetching 2 blocks ahead changed the time beyond the noise; skipping
+ * the requantization altogether saved nothing at 1 thread, 0.6 us at 2.
  */
 #include <errno.h>
 #include <immintrin.h>
