@@ -162,7 +162,8 @@ void cpu_free(void *p);
 /**
  * struct cpu_panels - a layer's weights decoded by a backend, kept between calls
  * @key: (n, b), (out_c, k), (groups, og) and the backend's layout tag
- * @packed, @packed_len: a copy of the codes they were decoded from
+ * @packed, @packed_len: a copy of the codes they were decoded from (NULL
+ *            when pinned to a prepared layer, whose codes never change)
  * @b, @b_bytes: the backend's decoded weights
  * @rowsum: [out_c] sum of each row's values
  * @colterms: [k] NAF terms over all rows per code index

@@ -214,12 +214,15 @@ struct cpu_panels *cpu_panels_add(const struct cpu_job *job, uint64_t layout, vo
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->packed = cpu_alloc(len);
-	if (!p->packed) {
-		free(p);
-		return NULL;
+	/* A prepared layer's entry is never compared: its codes are the layer's. */
+	if (!job->prep) {
+		p->packed = cpu_alloc(len);
+		if (!p->packed) {
+			free(p);
+			return NULL;
+		}
+		memcpy(p->packed, job->t->weights, len);
 	}
-	memcpy(p->packed, job->t->weights, len);
 	p->packed_len = len;
 	make_key(job, layout, p->key);
 	p->b = b;

@@ -119,6 +119,47 @@ TEST(random_layers_match_reference)
 	EXPECT_EQ(0, bad);
 }
 
+/*
+ * A layer prepared under one ISA and run under another: the second one
+ * finds none of its own panels kept: the AVX-512 GEMM decodes them on the
+ * first run and pins them to the layer then.
+ */
+TEST(prepared_under_one_isa_run_under_another)
+{
+	struct layer_gen_rng rng;
+	int i, bad = 0, pairs = 0;
+	size_t a, b;
+
+	layer_gen_seed(&rng, test_seed() + 306);
+	for (a = 0; a < sizeof(all_isas) / sizeof(all_isas[0]); a++) {
+		for (b = 0; b < sizeof(all_isas) / sizeof(all_isas[0]); b++) {
+			if (a == b || nhot_cpu_set_isa(all_isas[b]) || nhot_cpu_set_isa(all_isas[a]))
+				continue;
+			pairs++;
+			for (i = 0; i < 150; i++) {
+				struct nhot_cpu_layer *pl;
+				struct layer_gen_case c;
+
+				nhot_cpu_set_isa(all_isas[a]);
+				ASSERT_EQ(0, make_weighted_case(&rng, &c));
+				ASSERT_EQ(0, nhot_cpu_layer_prepare(&c.layer, c.weights,
+								    c.shape.weight_bytes, c.params,
+								    c.shape.params_bytes, &pl));
+				nhot_cpu_set_isa(all_isas[b]);
+				bad += run_matches_ref(pl, &c, 1) != 0;
+				random_input(&rng, &c);
+				bad += run_matches_ref(pl, &c, 0) != 0;
+				nhot_cpu_layer_free(pl);
+				layer_gen_free(&c);
+			}
+		}
+	}
+	nhot_cpu_set_isa(NULL);
+	if (!pairs)
+		SKIP(return, "this CPU runs one ISA only");
+	EXPECT_EQ(0, bad);
+}
+
 /* An FC layer of the given shape, random (n, b), zero points and clamp, and its buffers. */
 static int make_fc(struct layer_gen_rng *rng, uint32_t batch, uint32_t k, uint32_t out_c,
 		   struct layer_gen_case *c)
