@@ -460,15 +460,48 @@ static int fill_case(struct layer_gen_rng *rng, struct layer_gen_case *c)
 	return alloc_case(rng, c);
 }
 
-static int make_fc_case(struct layer_gen_rng *rng, uint32_t batch, uint32_t k, uint32_t out_c,
-			struct layer_gen_case *c)
+/* c emptied, with an FC descriptor of that shape and (n, b), zero points 0, no clamp. */
+static void fc_descriptor(struct layer_gen_case *c, uint32_t n, uint32_t b, uint32_t batch,
+			  uint32_t k, uint32_t out_c)
 {
 	memset(c, 0, sizeof(*c));
 	c->layer.type = NHOT_LAYER_FC;
+	c->layer.w_n = n;
+	c->layer.w_b = b;
 	c->layer.batch = batch;
 	c->layer.in_h = c->layer.in_w = 1;
 	c->layer.in_c = k;
 	c->layer.out_c = out_c;
+	c->layer.act_max = 255;
+}
+
+/* Scales near 2^-e for K products spread the sums over the output range: a wrong term shows. */
+static uint32_t spread_exponent(uint32_t k)
+{
+	uint32_t e;
+
+	for (e = 6; k >> (2 * (e - 6)) > 1; e++)
+		;
+	return e;
+}
+
+/* Sets the padding bits at the end of every row: the same job for every reader. */
+static void set_padding_bits(struct layer_gen_case *c)
+{
+	const struct nhot_layer *l = &c->layer;
+	size_t row_bytes = c->shape.weight_bytes / l->out_c;
+	size_t used = (size_t)c->shape.k * (size_t)nhot_code_bits((int)l->w_n, (int)l->w_b);
+	uint32_t o;
+
+	if (used % 8)
+		for (o = 0; o < l->out_c; o++)
+			c->weights[o * row_bytes + row_bytes - 1] |= (uint8_t)(0xff << (used % 8));
+}
+
+static int make_fc_case(struct layer_gen_rng *rng, uint32_t batch, uint32_t k, uint32_t out_c,
+			struct layer_gen_case *c)
+{
+	fc_descriptor(c, 2, 8, batch, k, out_c);
 	return fill_case(rng, c);
 }
 
@@ -667,17 +700,10 @@ static int make_gemv_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b, uin
 {
 	static const uint32_t zeros[] = { 0, 255, 128 };
 	struct nhot_layer *l = &c->layer;
-	uint32_t o, e;
+	uint32_t o, e = spread_exponent(k);
 	int ret;
 
-	memset(c, 0, sizeof(*c));
-	l->type = NHOT_LAYER_FC;
-	l->w_n = n;
-	l->w_b = b;
-	l->batch = 1;
-	l->in_h = l->in_w = 1;
-	l->in_c = k;
-	l->out_c = out_c;
+	fc_descriptor(c, n, b, 1, k, out_c);
 	l->in_zero = zeros[index % 3];
 	l->out_zero = zeros[(index + 1) % 3];
 	l->act_min = index % 4 == 3 ? 40 : 0;
@@ -685,9 +711,6 @@ static int make_gemv_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b, uin
 	ret = alloc_case(rng, c);
 	if (ret)
 		return ret;
-	/* Scales near 2^-e spread the sums over the output range: a wrong term shows. */
-	for (e = 6; k >> (2 * (e - 6)) > 1; e++)
-		;
 	for (o = 0; o < out_c; o++) {
 		struct nhot_chan_params *p = &c->params[o];
 		uint32_t s;
@@ -709,16 +732,8 @@ static int make_gemv_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b, uin
 			p->mult = (1u << 30) + layer_gen_below(rng, 1u << 30);
 		}
 	}
-	if (index % 2 == 0)
-		return 0;
-	/* Padding bits set: the same job for every reader. */
-	for (o = 0; o < out_c; o++) {
-		size_t row_bytes = c->shape.weight_bytes / out_c, used = (size_t)k *
-				   (size_t)nhot_code_bits((int)n, (int)b);
-
-		if (used % 8)
-			c->weights[o * row_bytes + row_bytes - 1] |= (uint8_t)(0xff << (used % 8));
-	}
+	if (index % 2)
+		set_padding_bits(c);
 	return 0;
 }
 
@@ -906,18 +921,10 @@ static int make_prepared_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b,
 			      uint32_t k, uint32_t out_c, int index, struct layer_gen_case *c)
 {
 	struct nhot_layer *l = &c->layer;
-	size_t row_bytes, used;
-	uint32_t o, e;
+	uint32_t o, e = spread_exponent(k);
 	int ret;
 
-	memset(c, 0, sizeof(*c));
-	l->type = NHOT_LAYER_FC;
-	l->w_n = n;
-	l->w_b = b;
-	l->batch = batch;
-	l->in_h = l->in_w = 1;
-	l->in_c = k;
-	l->out_c = out_c;
+	fc_descriptor(c, n, b, batch, k, out_c);
 	/* Moduli prime to the batch's 4: every batch meets every variant. */
 	l->in_zero = index % 3 ? 255 : 0;
 	l->out_zero = index % 5 < 2 ? 255 : 0;
@@ -926,9 +933,6 @@ static int make_prepared_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b,
 	ret = alloc_case(rng, c);
 	if (ret)
 		return ret;
-	/* Scales near 2^-e spread the sums over the output range (as make_gemv_case()). */
-	for (e = 6; k >> (2 * (e - 6)) > 1; e++)
-		;
 	for (o = 0; o < out_c; o++) {
 		struct nhot_chan_params *p = &c->params[o];
 		uint32_t s = e + 5 + layer_gen_below(rng, 8);
@@ -946,11 +950,8 @@ static int make_prepared_case(struct layer_gen_rng *rng, uint32_t n, uint32_t b,
 			p->mult = (1u << 30) + layer_gen_below(rng, 1u << 30);
 		}
 	}
-	row_bytes = c->shape.weight_bytes / out_c;
-	used = (size_t)k * (size_t)nhot_code_bits((int)n, (int)b);
-	if (index % 3 != 1 && used % 8)	/* padding bits, which every reader ignores */
-		for (o = 0; o < out_c; o++)
-			c->weights[o * row_bytes + row_bytes - 1] |= (uint8_t)(0xff << (used % 8));
+	if (index % 3 != 1)
+		set_padding_bits(c);
 	return 0;
 }
 
