@@ -365,7 +365,7 @@ int cpu_run(const struct nhot_layer *layer, const struct nhot_tensors *t,
 			ret = be->prepare ? be->prepare(&job) : 0;
 		else if (!ret)
 			ret = be->conv(&job);
-		if (!ret && prep)	/* exact whatever the backend summed */
+		if (!ret && prep && counters)	/* exact, whatever the backend summed */
 			memcpy(job.colterms, prep->colterms, job.s.k * sizeof(*job.colterms));
 		if (!ret && counters) {
 			counters->macs = job.s.macs;

@@ -5,7 +5,9 @@
  * than the products of a layer with few output positions. An entry holds a
  * copy of the packed codes it was made from and is used only when the
  * caller's codes are byte for byte the same (memcmp, no hashing), so a hit
- * gives exactly the bits a fresh decode would.
+ * gives exactly the bits a fresh decode would. A prepared layer's entry
+ * (nhot_cpu_layer_prepare()) is pinned to the layer instead: outside the
+ * slots, never evicted, never compared, freed with the layer.
  */
 #include <pthread.h>
 #include <stdatomic.h>
