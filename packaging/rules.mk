@@ -1,7 +1,7 @@
 # Installing nhot like a driver stack: the shared library, make install,
 # the DKMS source tree and the Debian packages.
 #
-#   make shared-lib    build/host/libnhot.so.1.0.0 (+ the .so.1 and .so links)
+#   make shared-lib    build/host/libnhot.so.1.1.0 (+ the .so.1 and .so links)
 #   make install       PREFIX (/usr/local) and DESTDIR (empty): libnhot.so
 #                      and libnhot.a, the public headers (in INCLUDEDIR/nhot,
 #                      <linux/nhot.h> and <linux/nhot_netlink.h> among
@@ -18,7 +18,7 @@
 # Paths follow the GNU names; override any of them on the command line
 # (debian/rules does: PREFIX=/usr, LIBDIR=/usr/lib/<multiarch>).
 
-NHOT_VERSION := 1.0.0
+NHOT_VERSION := 1.1.0
 NHOT_SOMAJOR := 1
 
 PREFIX       ?= /usr/local
