@@ -205,7 +205,7 @@ int cpu_epilogue_prepare(struct cpu_job *job, const int32_t *rowsum)
 	size_t n = ((size_t)l->out_c + 63) & ~(size_t)63;
 	uint32_t o;
 
-	if (!job->prep && cpu_params_check(l, p))
+	if (cpu_params_check(l, p))
 		return -EOVERFLOW;
 
 	job->bias_adj = cpu_zalloc(n * sizeof(*job->bias_adj));
