@@ -2,8 +2,8 @@
 /*
  * The "nhot" generic netlink family: list devices and their counters, add
  * and remove simulated engines, configure an engine, and tell the "monitor"
- * group about devices, resets and failing jobs.  docs/netlink/nhot.yaml is
- * the spec, docs/uapi.md ("Netlink") the errors.
+ * group (CAP_NET_ADMIN only) about devices, resets and failing jobs.
+ * docs/netlink/nhot.yaml is the spec, docs/uapi.md ("Netlink") the errors.
  *
  * The ops are struct genl_ops with a strict policy each (split ops need
  * 6.2): 6.1 and 6.12 build the same table.  The family lives in the initial
@@ -391,8 +391,17 @@ static const struct genl_ops nhot_nl_ops[] = {
 	},
 };
 
+/*
+ * Joining "monitor" needs CAP_NET_ADMIN (checked by genetlink at bind time,
+ * 6.1 and 6.12 alike): its job-fail notifications name the jobs of every
+ * user's files, and 6.1 cannot filter a multicast message per listener.
+ * Everyone may still list devices and read counters (DEV_GET, STATS_GET).
+ */
 static const struct genl_multicast_group nhot_nl_mcgrps[] = {
-	[NHOT_NLGRP_MONITOR] = { .name = NHOT_MCGRP_MONITOR },
+	[NHOT_NLGRP_MONITOR] = {
+		.name = NHOT_MCGRP_MONITOR,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
 };
 
 static struct genl_family nhot_nl_family __ro_after_init = {

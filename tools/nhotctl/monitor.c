@@ -182,6 +182,12 @@ static int subscribe(struct nhotctl *ctl, const char *family, const char *group)
 		return EXIT_FAILED;
 	}
 	grp = nl_socket_add_membership(ctl->sk, grp);
+	if (grp == -NLE_PERM) {
+		/* the kernel's rule: job failures of every user are on this group */
+		fprintf(stderr, "nhotctl: monitor: permission denied: joining \"%s\" needs CAP_NET_ADMIN (it reports every user's failing jobs)\n",
+			group);
+		return EXIT_FAILED;
+	}
 	if (grp) {
 		fprintf(stderr, "nhotctl: monitor: cannot join \"%s\": %s\n", group,
 			nl_geterror(grp));

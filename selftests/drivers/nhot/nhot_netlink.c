@@ -1086,6 +1086,8 @@ static int unprivileged_checks(uint32_t id)
 	CHECK(-EPERM, nl_dev_del(&nl, id), "DEV_DEL");
 	CHECK(-EPERM, nl_dev_set(&nl, id, 1, 0, 0), "DEV_SET");
 	CHECK(-EPERM, nl_dev_del(&nl, NO_SUCH_ID), "DEV_DEL of no device");
+	/* job-fail notifications name every user's jobs: no monitor for nobody */
+	CHECK(-EPERM, nhot_genl_join(&nl, nl.monitor_grp), "join monitor");
 #undef CHECK
 	nhot_genl_close(&nl);
 	return fails;

@@ -8,7 +8,7 @@
  * stats after real FC jobs, monitor (device add/change/del, an engine reset
  * and a timed-out job), the errors (no such device, bad key, values the
  * kernel's policy refuses, a PCI engine) and an unprivileged user, who may
- * read but not add, delete or configure.
+ * read but not add, delete, configure or monitor.
  *
  * Not an nhot_*.c program: vm/vmtest.sh does not run it; the
  * scripts/tests.d/nhotctl-vm.sh suite boots a guest with it and nhotctl.
@@ -934,7 +934,7 @@ TEST_F(ctl, errors)
 	EXPECT_EQ(count_dev_nodes(), self->doc.n[0].count);
 }
 
-/* Reads are for everyone; add, del and set need CAP_NET_ADMIN. */
+/* Reads are for everyone; add, del, set and monitor need CAP_NET_ADMIN. */
 TEST_F(ctl, unprivileged_user)
 {
 	struct nhot_info info;
@@ -962,6 +962,18 @@ TEST_F(ctl, unprivileged_user)
 	ASSERT_EQ(0, ctl_as(&self->r, NOBODY, "--json", "stats"));
 	EXPECT_EQ(0, self->r.status) TH_LOG("%s", self->r.err);
 	EXPECT_LE(0, mj_parse(&self->doc, self->r.out));
+
+	/*
+	 * monitor shows every user's failing jobs: refused, with one clear
+	 * line.  The alarm only keeps a monitor that joined from hanging.
+	 */
+	alarm(20);
+	ASSERT_EQ(0, ctl_as(&self->r, NOBODY, "monitor"));
+	alarm(0);
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_STREQ("", self->r.out);
+	EXPECT_STREQ("nhotctl: monitor: permission denied: joining \"monitor\" needs CAP_NET_ADMIN (it reports every user's failing jobs)\n",
+		     self->r.err);
 }
 
 TEST_HARNESS_MAIN
