@@ -12,7 +12,7 @@ vmtest: | setup
 	@$(TOP)/vm/vmtest.sh
 
 # The same tests on a KASAN + lockdep + UBSAN + kmemleak kernel built from
-# linux-source-6.1 (once per machine, minutes; vm/debug-kernel.sh). Once it is
+# linux-source-6.12 (once per machine, minutes; vm/debug-kernel.sh). Once it is
 # built, plain `make vmtest` includes it too.
 .PHONY: vmtest-debug
 vmtest-debug: | setup
