@@ -6,6 +6,10 @@
  * another.  Removal marks the device removed (SUBMIT gets -ENODEV), cancels
  * its jobs, stops the engine, and unregisters /dev/nhotN; the memory goes
  * with the last reference.
+ *
+ * Its id (nhot_ida) is held until the last reference goes, and ids are
+ * allocated below max_devices: that caps the devices alive at once, removed
+ * ones with open files included (-ENOSPC beyond).
  */
 #include <linux/idr.h>
 #include <linux/slab.h>
@@ -121,7 +125,8 @@ static struct nhot_device *nhot_device_create_ref(u32 engine_kind, struct device
 		return ERR_PTR(-ENOMEM);
 	kref_init(&ndev->ref);
 	atomic_inc(&nhot_objects_total.live[NHOT_OBJ_DEVICES]);
-	ret = ida_alloc(&nhot_ida, GFP_KERNEL);
+	/* the device cap: -ENOSPC once max_devices ids are held */
+	ret = ida_alloc_max(&nhot_ida, nhot_max_devices() - 1, GFP_KERNEL);
 	if (ret < 0)
 		goto err_free;
 	ndev->id = ret;

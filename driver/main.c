@@ -23,6 +23,17 @@ static unsigned int sim_devices = 1;
 module_param(sim_devices, uint, 0444);
 MODULE_PARM_DESC(sim_devices, "simulated engines to create, /dev/nhot0.. (0..32, default 1)");
 
+/*
+ * Devices at once, simulated and PCI, counted from creation until their
+ * last open file closes (their id is held that long).  6.1's misc core
+ * hands out dynamic minors 127 downwards and collides with static ones
+ * (psaux is 10:1): with a few other misc devices, the 123rd nhot device
+ * failed there with -EEXIST and a sysfs trace.  64 stays clear of that.
+ */
+static unsigned int max_devices = NHOT_MAX_DEVICES;
+module_param(max_devices, uint, 0444);
+MODULE_PARM_DESC(max_devices, "most devices at once, simulated and PCI (sim_devices..64, default 64)");
+
 static unsigned int max_jobs_per_submit = 1024;
 module_param(max_jobs_per_submit, uint, 0444);
 MODULE_PARM_DESC(max_jobs_per_submit, "most jobs one SUBMIT takes (default 1024)");
@@ -67,10 +78,22 @@ void nhot_default_limits(struct nhot_limits *limits)
 	limits->clock_mhz = clock_mhz;
 }
 
+/**
+ * nhot_max_devices() - the most devices that may exist at once
+ *
+ * Return: the max_devices module parameter, 1..%NHOT_MAX_DEVICES.
+ */
+unsigned int nhot_max_devices(void)
+{
+	return max_devices;
+}
+
 static bool nhot_params_valid(void)
 {
 	/* Zero limits would make every request fail: refuse them at load. */
-	return sim_devices <= NHOT_MAX_SIM_DEVICES && max_jobs_per_submit &&
+	return sim_devices <= NHOT_MAX_SIM_DEVICES && max_devices &&
+	       max_devices <= NHOT_MAX_DEVICES && sim_devices <= max_devices &&
+	       max_jobs_per_submit &&
 	       max_jobs && max_jobs_per_submit <= max_jobs &&
 	       max_buffers && max_buffers <= (1U << 20) && max_buffer_bytes &&
 	       max_buffer_bytes <= max_file_bytes &&

@@ -258,7 +258,11 @@ static int nhot_nl_dev_new_doit(struct sk_buff *skb, struct genl_info *info)
 
 	ndev = nhot_device_create_sim(&cfg);
 	if (IS_ERR(ndev)) {
-		NL_SET_ERR_MSG(info->extack, "creating the engine failed");
+		if (PTR_ERR(ndev) == -ENOSPC)
+			NL_SET_ERR_MSG(info->extack,
+				       "too many devices: max_devices exist (removed ones with open files count)");
+		else
+			NL_SET_ERR_MSG(info->extack, "creating the engine failed");
 		return PTR_ERR(ndev);
 	}
 	/*

@@ -275,8 +275,12 @@ static inline bool nhot_job_final(u32 status)
 	return status >= NHOT_JOB_DONE;
 }
 
+/* Largest max_devices (main.c): below what 6.1's misc minors can give. */
+#define NHOT_MAX_DEVICES	64
+
 /* main.c: module parameters */
 void nhot_default_limits(struct nhot_limits *limits);
+unsigned int nhot_max_devices(void);
 
 /* dev.c */
 struct nhot_device *nhot_device_create(u32 engine_kind);

@@ -1263,6 +1263,122 @@ TEST_F(nl, family_absent_in_other_network_namespaces)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/* --- the device cap (max_devices) ------------------------------------------ */
+
+/* The documented default and largest max_devices (docs/uapi.md section 4). */
+#define NHOT_MAX_DEVICES_DEFAULT	64
+
+/* A family, and every device the test added, removed by the teardown. */
+FIXTURE(cap) {
+	struct nhot_genl nl;
+	uint32_t added[MAX_DEVS];
+	int nadded;
+};
+
+FIXTURE_SETUP(cap)
+{
+	if (!nhot_module_loaded())
+		SKIP(return, "nhot module not loaded");
+	ASSERT_EQ(0, nhot_genl_socket(&self->nl));
+	ASSERT_EQ(0, nhot_genl_resolve(&self->nl, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR));
+	self->nadded = 0;
+}
+
+FIXTURE_TEARDOWN(cap)
+{
+	for (int i = 0; i < self->nadded; i++)
+		nl_dev_del(&self->nl, self->added[i]);	/* -ENODEV if the test did */
+	nhot_genl_close(&self->nl);
+}
+
+/* The max_devices parameter; the documented default on a module without it. */
+static int max_devices_param(void)
+{
+	FILE *f = fopen("/sys/module/nhot/parameters/max_devices", "r");
+	int v = NHOT_MAX_DEVICES_DEFAULT;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* DEV_NEW until max_devices exist; the ids in self->added. */
+static int fill_to_cap(FIXTURE_DATA(cap) *self, int cap)
+{
+	struct dev_list l;
+	uint32_t id;
+	int ret;
+
+	ret = nl_dev_dump(&self->nl, &l);
+	if (ret)
+		return ret;
+	for (int have = l.count; have < cap; have++) {
+		ret = nl_dev_new(&self->nl, 0, 0, 0, &id, NULL);
+		if (ret) {
+			fprintf(stderr, "# DEV_NEW of device %d of %d: %s (%s)\n", have + 1, cap,
+				strerror(-ret), self->nl.extack);
+			return ret;
+		}
+		self->added[self->nadded++] = id;
+	}
+	return 0;
+}
+
+/*
+ * Up to max_devices devices exist at once; one more DEV_NEW gets -ENOSPC
+ * with a message, and no kernel trace (6.1 gave the 123rd device -EEXIST
+ * and a sysfs "duplicate filename" trace).  A removed device counts until
+ * its last file closes.
+ */
+TEST_F_TIMEOUT(cap, dev_new_beyond_max_devices_is_enospc, 110)
+{
+	struct dev_list before, l;
+	uint32_t id;
+	int cap, fd, ret;
+
+	cap = max_devices_param();
+	ASSERT_LT(0, cap);
+	ASSERT_GE(MAX_DEVS, cap);
+	ASSERT_EQ(0, nl_dev_dump(&self->nl, &before));
+	ASSERT_GE(cap, before.count);
+	ASSERT_EQ(0, fill_to_cap(self, cap));
+
+	for (int i = 0; i < 3; i++) {
+		ret = nl_dev_new(&self->nl, 0, 0, 0, &id, NULL);
+		if (!ret)
+			self->added[self->nadded++] = id;
+		ASSERT_EQ(-ENOSPC, ret) TH_LOG("DEV_NEW %d beyond %d devices", i + 1, cap);
+		EXPECT_NE(NULL, strstr(self->nl.extack, "max_devices")) TH_LOG("%s",
+									  self->nl.extack);
+	}
+	ASSERT_EQ(0, nl_dev_dump(&self->nl, &l));
+	EXPECT_EQ(cap, l.count);
+	EXPECT_EQ(cap, count_dev_nodes());
+
+	/* removed with a file open: still counted; the close frees the place */
+	if (self->nadded) {
+		id = self->added[self->nadded - 1];
+		fd = nhot_open_dev(id);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, nl_dev_del(&self->nl, id));
+		EXPECT_EQ(-ENOSPC, nl_dev_new(&self->nl, 0, 0, 0, &id, NULL));
+		close(fd);
+		self->nadded--;
+		ASSERT_EQ(0, fill_to_cap(self, cap));
+	}
+
+	/* all gone again: the devices of the module load are what is left */
+	for (int i = 0; i < self->nadded; i++)
+		EXPECT_EQ(0, nl_dev_del(&self->nl, self->added[i]));
+	self->nadded = 0;
+	ASSERT_EQ(0, nl_dev_dump(&self->nl, &l));
+	EXPECT_EQ(before.count, l.count);
+	EXPECT_EQ(before.count, count_dev_nodes());
+}
+
 /* --- module unload while DEV_NEW and DEV_DEL run --------------------------- */
 
 struct unload_race {
