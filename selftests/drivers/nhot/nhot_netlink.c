@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -1180,6 +1181,82 @@ TEST_F(nl, dev_del_with_open_files_and_jobs_in_flight)
 	ASSERT_EQ(0, nl_dev_dump(&self->nl, &l));
 	if (nhot_objects("devices") >= 0) {
 		EXPECT_EQ(l.count, nhot_objects("devices"));
+		EXPECT_EQ(0, nhot_objects("files"));
+		EXPECT_EQ(0, nhot_objects("buffers"));
+		EXPECT_EQ(0, nhot_objects("jobs"));
+		EXPECT_EQ(0, nhot_objects("mappings"));
+	}
+}
+
+/*
+ * Every call on an open file of a removed device, as docs/uapi.md (section
+ * 7, DEV_DEL), docs/netlink/nhot.yaml and nhotctl.8 say: SUBMIT gets
+ * -ENODEV; GET_INFO, BO_CREATE, BO_DESTROY, mmap, WAIT, JOB_STATUS and poll
+ * work as before; close frees everything.
+ */
+TEST_F(nl, dev_del_file_calls_other_than_submit_still_work)
+{
+	struct nhot_info info_before, info;
+	struct nhot_job_result res;
+	struct nhot_fc_bos bos;
+	static struct nhot_fc fc;
+	struct pollfd pfd;
+	struct nhot_job job;
+	uint64_t job_id, first, off, old_off;
+	uint32_t id, handle, old_handle;
+	uint8_t *map;
+	int fd;
+
+	id = new_dev(0, 0, 0, NULL);
+	fd = nhot_open_dev(id);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, nhot_fc_bos_create(fd, &bos));
+	nhot_fc_small(&fc, 2, 4, 17);
+	nhot_fc_job(&fc, &bos, 0, &job);
+	ASSERT_EQ(0, _test_cmd_submit(fd, &job, 1, &job_id));
+	ASSERT_EQ(0, _test_cmd_wait(fd, &job_id, 1, 0, nhot_now_ns() + 20 * NHOT_SEC_NS));
+	ASSERT_EQ(0, _test_cmd_get_info(fd, &info_before));
+	ASSERT_EQ(0, _test_cmd_bo_create(fd, 4096, &old_handle, &old_off));
+
+	ASSERT_EQ(0, nl_dev_del(&self->nl, id));
+	ASSERT_FALSE(dev_node_exists(id));
+
+	/* SUBMIT: the only call that fails */
+	EXPECT_ERRNO(ENODEV, _test_cmd_submit(fd, &job, 1, &first));
+	/* GET_INFO: the device's last state */
+	ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
+	EXPECT_EQ(info_before.jobs_submitted, info.jobs_submitted);
+	EXPECT_EQ(info_before.jobs_completed, info.jobs_completed);
+	EXPECT_EQ(info_before.pe_count, info.pe_count);
+	/* WAIT and JOB_STATUS: the finished job and its result */
+	EXPECT_EQ(0, _test_cmd_wait(fd, &job_id, 1, 0, nhot_now_ns() + 5 * NHOT_SEC_NS));
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	EXPECT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_TRUE(pfd.revents & POLLIN);
+	ASSERT_EQ(0, _test_job_result(fd, job_id, &res, NHOT_STATUS_RELEASE));
+	EXPECT_EQ(NHOT_JOB_DONE, res.status);
+	EXPECT_TRUE(nhot_fc_output_ok(&fc, &bos, 0));
+	/* mmap of a buffer created before the removal */
+	map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, old_off);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(0, map[4095]);
+	EXPECT_EQ(0, munmap(map, 4096));
+	/* BO_CREATE and mmap: a new buffer, mapped and usable */
+	ASSERT_EQ(0, _test_cmd_bo_create(fd, 4096, &handle, &off));
+	map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	ASSERT_NE(MAP_FAILED, map);
+	map[0] = 0x5a;
+	EXPECT_EQ(0x5a, map[0]);
+	EXPECT_EQ(0, munmap(map, 4096));
+	/* BO_DESTROY: the new one and an old one */
+	EXPECT_EQ(0, _test_cmd_bo_destroy(fd, handle));
+	EXPECT_EQ(0, _test_cmd_bo_destroy(fd, old_handle));
+	EXPECT_EQ(0, _test_cmd_bo_destroy(fd, bos.in));
+	EXPECT_ERRNO(ENOENT, _test_cmd_bo_destroy(fd, bos.in));
+
+	unmap_bos(&bos);
+	EXPECT_EQ(0, close(fd));
+	if (nhot_objects("files") >= 0) {
 		EXPECT_EQ(0, nhot_objects("files"));
 		EXPECT_EQ(0, nhot_objects("buffers"));
 		EXPECT_EQ(0, nhot_objects("jobs"));
