@@ -158,6 +158,24 @@ if mount -t tmpfs -o size=16k nhot-test "$OUT/mnt" 2>/dev/null; then
 else
 	skip_case "cannot mount a 16 KiB tmpfs (not root): full file system cases"
 fi
+# --- item 17: a device that fails to open is named, with how it was chosen ----
+run_args=(-m "$WORK/cli-pot6.nhq" --data "$DATA" --limit 5 --quiet)
+expect_msg 1 "nhot-run: NHOT_DEVICE that does not exist is named" \
+	"cannot open $OUT/no-dev \(from NHOT_DEVICE\): ENOENT: No such file or directory; is the nhot module loaded" \
+	env NHOT_DEVICE="$OUT/no-dev" $R "${run_args[@]}"
+expect_msg 1 "nhot-run: --device that does not exist is named" \
+	"cannot open $OUT/no-dev: ENOENT" $R "${run_args[@]}" --device "$OUT/no-dev"
+# A user outside group nhot: a root-only node (/dev/null's device), opened as nobody.
+if mknod -m 0600 "$OUT/nhot-root-only" c 1 3 2>/dev/null && chmod 0755 "$OUT" &&
+   setpriv --reuid=nobody --regid=nogroup --clear-groups true 2>/dev/null; then
+	expect_msg 1 "nhot-run: permission denied says group nhot" \
+		"cannot open $OUT/nhot-root-only \(from NHOT_DEVICE\): EACCES: Permission denied; the device belongs to group 'nhot': add yourself" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env NHOT_DEVICE="$OUT/nhot-root-only" $R "${run_args[@]}"
+else
+	skip_case "cannot make a device node or run as nobody (not root): EACCES case"
+fi
+
 json=$($R -m "$WORK/cli-pot6.nhq" --data "$DATA" --device cpu --limit 30 --batch 7 --verify \
 	--json --quiet)
 missing=

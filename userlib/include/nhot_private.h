@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "nhot_fmodel.h"
+#include "nhot_model.h"
 
 /* Room for any message below: a path and a reason. */
 #define NHOT_PRIVATE_ERR_LEN	512
@@ -57,5 +58,14 @@ int nhot_file_same(const char *a, const char *b);
 int nhot_fnet_load_err(const char *path, struct nhot_fnet **net, char *err, size_t err_len);
 int nhot_fnet_save_err(const struct nhot_fnet *net, const char *path, char *err,
 		       size_t err_len);
+
+/*
+ * Which job of the runner's last nhot_qnet_runner_run() failed: 0 with
+ * *node (its node index) and *status (enum nhot_job_status, e.g.
+ * NHOT_JOB_TIMEDOUT) set, or -ENOENT when the run did not get as far as
+ * the jobs' results (a submit or wait error) or every job ended DONE.
+ */
+int nhot_qnet_runner_failed_job(const struct nhot_qnet_runner *r, uint32_t *node,
+				uint32_t *status);
 
 #endif /* NHOT_PRIVATE_H */
