@@ -90,13 +90,14 @@ result $? "eval --reference (libnhot's forward pass) agrees" "$(cat "$TMP/out") 
 cp "$TMP/a.nhf" "$TMP/bad.nhf"
 printf '\x55' | dd of="$TMP/bad.nhf" bs=1 seek=200 conv=notrunc status=none
 run eval --data "$DATA" -m "$TMP/bad.nhf"
-[ "$rc" = 1 ] && grep -q 'Bad message' "$TMP/err" && [ ! -s "$TMP/out" ]
-result $? "a corrupt model is refused"
+[ "$rc" = 1 ] && grep -q 'bad.nhf: checksum mismatch (a damaged file)$' "$TMP/err" &&
+	[ ! -s "$TMP/out" ]
+result $? "a corrupt model is refused, saying why" "$(cat "$TMP/err")"
 
 head -c 1000 "$TMP/a.nhf" >"$TMP/short.nhf"
 run eval --data "$DATA" -m "$TMP/short.nhf"
-[ "$rc" = 1 ] && grep -q 'Bad message' "$TMP/err"
-result $? "a truncated model is refused"
+[ "$rc" = 1 ] && grep -q 'short.nhf: header says [0-9]* bytes, the file has 1000 (truncated' "$TMP/err"
+result $? "a truncated model is refused, saying why" "$(cat "$TMP/err")"
 
 run train "${quick[@]}" -o "$TMP/no-such-dir/m.nhf"
 [ "$rc" = 1 ] && grep -q 'cannot write' "$TMP/err"

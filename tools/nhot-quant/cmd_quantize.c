@@ -19,6 +19,7 @@
 #include "nhot.h"
 #include "nhot_fmodel.h"
 #include "nhot_model.h"
+#include "nhot_private.h"
 
 #define QUANT_DEFAULT_DATA	"/usr/share/datasets/fashion-mnist"
 #define QUANT_DEFAULT_CALIB	1000
@@ -183,12 +184,31 @@ static void quant_summary(const struct quant_args *a, const struct nhot_qnet *q)
 		c.macs ? (double)c.u8_zero_skip / c.macs : 0);
 }
 
+/*
+ * Before minutes of calibration: -o must not name the input (the model
+ * would replace the float model it came from) nor anything but a regular
+ * file (a device, a FIFO, a directory). Exit 2 and 1, as nhot-quant.1 says.
+ */
+static int quant_check_files(const struct quant_args *a)
+{
+	char err[NHOT_PRIVATE_ERR_LEN];
+
+	if (nhot_file_same(a->in, a->out))
+		return quant_usage_error("-i and -o name the same file; the quantized model "
+					 "would replace the float model", a->out);
+	if (nhot_file_check_target(a->out, err, sizeof(err))) {
+		fprintf(stderr, "nhot-quant quantize: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_quantize(int argc, char **argv)
 {
 	struct nhot_quant_opts qo = { 0 };
 	struct nhot_fnet *f = NULL;
 	struct nhot_qnet *q = NULL;
-	char err[NHOT_QNET_ERR_LEN];
+	char err[NHOT_PRIVATE_ERR_LEN];
 	struct quant_args a;
 	float *calib = NULL;
 	int rc;
@@ -196,11 +216,12 @@ int cmd_quantize(int argc, char **argv)
 	rc = quant_parse(argc, argv, &a);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	rc = nhot_fnet_load(a.in, &f);
+	rc = quant_check_files(&a);
+	if (rc)
+		return rc;
+	rc = nhot_fnet_load_err(a.in, &f, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "nhot-quant quantize: %s: %s\n", a.in,
-			rc == -EINVAL || rc == -EBADMSG ? "not a valid float model (.nhf)" :
-			strerror(-rc));
+		fprintf(stderr, "nhot-quant quantize: %s\n", err);
 		return 1;
 	}
 	rc = 1;

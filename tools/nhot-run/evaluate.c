@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nhot_private.h"
 #include "nhot_run.h"
 
 #define BAR_WIDTH	30
@@ -90,6 +91,20 @@ static void first_nb(const struct nhot_qnet *net, struct run_result *res)
 	}
 }
 
+/* Which job of which batch failed, for explain_failure(). */
+static void note_failure(const struct nhot_qnet_runner *r, unsigned int at, unsigned int n,
+			 struct run_result *res)
+{
+	uint32_t node, status;
+
+	res->failed_first = at;
+	res->failed_count = n;
+	if (nhot_qnet_runner_failed_job(r, &node, &status))
+		return;
+	res->failed_node = (int)node;
+	res->failed_status = status;
+}
+
 static int run_batches(const struct run_opts *o, const struct nhot_qnet *net,
 		       struct nhot_qnet_runner *r, const uint8_t *images,
 		       const uint8_t *labels, unsigned int count, struct run_result *res)
@@ -106,8 +121,10 @@ static int run_batches(const struct run_opts *o, const struct nhot_qnet *net,
 		rc = nhot_qnet_runner_run(r, images + at * in_bytes, n, NULL, classes,
 					  &res->stats);
 		res->seconds += now_s() - t0;
-		if (rc)
+		if (rc) {
+			note_failure(r, at, n, res);
 			return rc;
+		}
 		for (i = 0; i < n; i++)
 			res->correct += classes[i] == labels[at + i];
 		res->images += n;
@@ -131,14 +148,17 @@ int run_evaluate(const struct run_opts *o, const struct nhot_qnet *net,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	res->failed_node = -1;
 	res->verified = o->verify;
 	nhot_qnet_cost(net, &res->cost);
 	first_nb(net, res);
 	if (!count || o->batch > 1024)
 		return -EINVAL;
 	rc = nhot_open(o->device, &ctx);
-	if (rc)
+	if (rc) {
+		res->open_failed = 1;
 		return rc;
+	}
 	snprintf(res->device, sizeof(res->device), "%s", nhot_ctx_device(ctx));
 	batch = count < o->batch ? count : o->batch;
 	rc = nhot_qnet_runner_create(ctx, net, batch, &r);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nhot_private.h"
 #include "nhot_run.h"
 
 #define DEFAULT_DATA	"/usr/share/datasets/fashion-mnist"
@@ -89,7 +90,7 @@ static void parse_args(int argc, char **argv, struct run_opts *o)
 /* DIR/NAME.gz, else DIR/NAME (nhot_idx_load() reads both). */
 static int load_idx(const char *dir, const char *name, struct nhot_idx *idx)
 {
-	char path[4096], err[NHOT_QNET_ERR_LEN];
+	char path[4096], err[NHOT_PRIVATE_ERR_LEN];
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s.gz", dir, name);
@@ -106,7 +107,7 @@ static int load_idx(const char *dir, const char *name, struct nhot_idx *idx)
 int main(int argc, char **argv)
 {
 	struct nhot_idx images = { 0 }, labels = { 0 };
-	char err[NHOT_QNET_ERR_LEN];
+	char err[NHOT_PRIVATE_ERR_LEN];
 	struct nhot_qnet *net = NULL;
 	struct run_result res;
 	struct run_opts o;
@@ -132,9 +133,7 @@ int main(int argc, char **argv)
 	count = o.limit && o.limit < images.count ? o.limit : images.count;
 	rc = run_evaluate(&o, net, images.data, labels.data, count, &res);
 	if (rc) {
-		fprintf(stderr, "nhot-run: running %s on %s failed: %s\n", o.model,
-			res.device[0] ? res.device : (o.device ? o.device : "the default engine"),
-			strerror(-rc));
+		explain_failure(&o, &res, rc);
 		goto out;
 	}
 	if (o.json)

@@ -28,6 +28,8 @@
 
 #include <cblas.h>
 
+#include "nhot_private.h"
+
 #include "cli.h"
 #include "fakequant.h"
 #include "fakequant_act.h"
@@ -317,6 +319,7 @@ int finetune_main(int argc, char **argv)
 		},
 	};
 	struct dataset train = { 0 }, test = { 0 };
+	char err[NHOT_PRIVATE_ERR_LEN];
 	struct nhot_fnet *net = NULL;
 	int ret, status = 1;
 
@@ -324,20 +327,26 @@ int finetune_main(int argc, char **argv)
 	o.train.data_dir = o.data_dir;
 	o.train.out_path = o.out_path;
 	openblas_set_num_threads(o.train.threads);
-	ret = nhot_fnet_load(o.model_path, &net);
+	/*
+	 * -o may name the -m file: the model is read whole first and the result
+	 * replaces it in one rename. A device or a FIFO is refused before training.
+	 */
+	if (nhot_file_check_target(o.out_path, err, sizeof(err))) {
+		fprintf(stderr, "nhot-train finetune: cannot write %s\n", err);
+		return 1;
+	}
+	ret = nhot_fnet_load_err(o.model_path, &net, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "nhot-train finetune: cannot load %s: %s\n", o.model_path,
-			strerror(-ret));
+		fprintf(stderr, "nhot-train finetune: cannot load %s\n", err);
 		return 1;
 	}
 	if (train_load_set(WHO, o.data_dir, "train", &train) ||
 	    train_load_set(WHO, o.data_dir, "t10k", &test) ||
 	    check_shapes(&o, net, &train, &test) || run_stages(&o, net, &train, &test))
 		goto out;
-	ret = nhot_fnet_save(net, o.out_path);
+	ret = nhot_fnet_save_err(net, o.out_path, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "nhot-train finetune: cannot write %s: %s\n", o.out_path,
-			strerror(-ret));
+		fprintf(stderr, "nhot-train finetune: cannot write %s\n", err);
 		goto out;
 	}
 	fprintf(stderr, "wrote %s\n", o.out_path);

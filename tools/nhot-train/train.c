@@ -14,6 +14,8 @@
 
 #include <cblas.h>
 
+#include "nhot_private.h"
+
 #include "adam.h"
 #include "arch.h"
 #include "idx.h"
@@ -237,11 +239,17 @@ out:
 int train_run(const struct train_opts *o)
 {
 	struct dataset train = { 0 }, test = { 0 };
+	char err[NHOT_PRIVATE_ERR_LEN];
 	struct nhot_fnet *net = NULL;
 	double t0 = now();
 	int ret, status = 1;
 
 	openblas_set_num_threads(o->threads);
+	/* -o /dev/full and the like: refused now, not after the training. */
+	if (nhot_file_check_target(o->out_path, err, sizeof(err))) {
+		fprintf(stderr, "nhot-train: cannot write %s\n", err);
+		return 1;
+	}
 	if (train_load_set("nhot-train", o->data_dir, "train", &train) ||
 	    train_load_set("nhot-train", o->data_dir, "t10k", &test))
 		goto out;
@@ -258,9 +266,9 @@ int train_run(const struct train_opts *o)
 	/* The epochs' test runs on as many images as they train on. */
 	if (train_network(o, net, &train, &test, o->limit ? (size_t)o->limit : test.count, NULL))
 		goto out;
-	ret = nhot_fnet_save(net, o->out_path);
+	ret = nhot_fnet_save_err(net, o->out_path, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "nhot-train: cannot write %s: %s\n", o->out_path, strerror(-ret));
+		fprintf(stderr, "nhot-train: cannot write %s\n", err);
 		goto out;
 	}
 	fprintf(stderr, "wrote %s (%.1f s in all)\n", o->out_path, now() - t0);
@@ -277,14 +285,15 @@ int eval_run(const struct eval_opts *o)
 	struct dataset test = { 0 };
 	struct nhot_fnet *net = NULL;
 	const struct nhot_fnode *in, *last;
+	char err[NHOT_PRIVATE_ERR_LEN];
 	struct tnet t = { 0 };
 	size_t count, hits = 0;
 	int ret, status = 1;
 
 	openblas_set_num_threads(o->threads);
-	ret = nhot_fnet_load(o->model_path, &net);
+	ret = nhot_fnet_load_err(o->model_path, &net, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "nhot-train: cannot load %s: %s\n", o->model_path, strerror(-ret));
+		fprintf(stderr, "nhot-train: cannot load %s\n", err);
 		return 1;
 	}
 	if (train_load_set("nhot-train", o->data_dir, "t10k", &test))

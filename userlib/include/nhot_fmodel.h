@@ -124,13 +124,19 @@ void nhot_fnet_free(struct nhot_fnet *net);
 
 /*
  * Loads a model file. -ENOENT etc. from open/read, -EINVAL for something
- * that is not a regular file, -EFBIG above 1 GiB (refused unread), -EBADMSG
+ * that is not a regular file (a FIFO is refused at once, not waited on), -EFBIG above 1 GiB (refused unread), -EBADMSG
  * for a file that is truncated, too long or fails its checksum, -EINVAL for a
  * bad magic, an unknown version or inconsistent content, -ENOMEM.
  */
 int nhot_fnet_load(const char *path, struct nhot_fnet **net);
 
-/* Writes the model (to path.tmp, then renamed). -EINVAL for an invalid net, -errno of the I/O. */
+/*
+ * Writes the model: a regular file (or a link to one) or a new file is
+ * replaced in one rename through a temporary file (docs/model-format.md,
+ * section 2). -EINVAL for an invalid net or a path that is a device, a FIFO
+ * or a directory (left untouched); -ENOSPC and the other -errno of the I/O,
+ * with the old file intact.
+ */
 int nhot_fnet_save(const struct nhot_fnet *net, const char *path);
 
 /* The same from and to memory: *data is malloc()ed, the caller frees it. */

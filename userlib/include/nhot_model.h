@@ -98,7 +98,10 @@ struct nhot_qnet {
 int nhot_qnet_parse(const void *data, size_t len, struct nhot_qnet **net,
 		    char *err, size_t err_len);
 
-/* Reads and parses a file; adds -errno of open/read failures. */
+/*
+ * Reads and parses a file; adds -errno of open/read failures and -EINVAL for
+ * a path that is not a regular file (a FIFO is refused at once).
+ */
 int nhot_qnet_load(const char *path, struct nhot_qnet **net,
 		   char *err, size_t err_len);
 
@@ -112,7 +115,12 @@ int nhot_qnet_validate(struct nhot_qnet *net, char *err, size_t err_len);
 int nhot_qnet_serialize(struct nhot_qnet *net, uint8_t **data, size_t *len,
 			char *err, size_t err_len);
 
-/* Writes the file atomically (temporary file + rename). */
+/*
+ * Writes the file atomically (temporary file + rename, docs/model-format.md
+ * section 2): -EINVAL for a path that is a device, a FIFO or a directory
+ * (left untouched), -ENOSPC and the other -errno of the I/O with the old
+ * file intact; err (may be NULL) gets the reason.
+ */
 int nhot_qnet_save(struct nhot_qnet *net, const char *path,
 		   char *err, size_t err_len);
 

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "nhot_fmodel.h"
+#include "nhot_private.h"
+#include "model_err.h"
 
 #define FNET_MAGIC		"NHOTFNET"
 #define FNET_VERSION		1
@@ -159,85 +161,133 @@ int nhot_fnet_serialize(const struct nhot_fnet *net, void **data, size_t *len)
 	return 0;
 }
 
+/* One node's parameters: checked against what is left before allocating. */
+static int parse_params(const uint8_t *p, size_t *pos, size_t end, uint32_t i,
+			struct nhot_fnode *node, char *err, size_t err_len)
+{
+	size_t floats = (size_t)node->out_c * node->k + node->out_c;
+
+	if (node->out_c < 1 || node->k < 1)
+		return model_fail(err, err_len, -EINVAL,
+				  "node %u: a weighted layer with %u outputs of %u inputs", i,
+				  node->out_c, node->k);
+	if ((end - *pos) / 4 < floats)
+		return model_fail(err, err_len, -EINVAL,
+				  "node %u: %zu parameters do not fit in the %zu bytes left", i,
+				  floats, end - *pos);
+	node->weights = malloc((size_t)node->out_c * node->k * sizeof(float));
+	node->bias = malloc((size_t)node->out_c * sizeof(float));
+	if (!node->weights || !node->bias) {
+		free(node->weights);
+		free(node->bias);
+		return model_fail(err, err_len, -ENOMEM, "out of memory");
+	}
+	get_floats(p + *pos, node->weights, (size_t)node->out_c * node->k);
+	*pos += 4 * (size_t)node->out_c * node->k;
+	get_floats(p + *pos, node->bias, node->out_c);
+	*pos += 4 * (size_t)node->out_c;
+	return 0;
+}
+
 /* Parses the node records of a file whose envelope was checked; end: where the checksum starts. */
-static int parse_nodes(const uint8_t *p, size_t end, uint32_t count, struct nhot_fnet *net)
+static int parse_nodes(const uint8_t *p, size_t end, uint32_t count, struct nhot_fnet *net,
+		       char *err, size_t err_len)
 {
 	uint32_t w[FNET_RECORD_WORDS], i, j;
-	size_t pos = FNET_HEADER_BYTES, floats;
+	size_t pos = FNET_HEADER_BYTES;
 	struct nhot_fnode node;
+	int ret;
 
 	net->nodes = calloc(count, sizeof(*net->nodes));
 	if (!net->nodes)
-		return -ENOMEM;
+		return model_fail(err, err_len, -ENOMEM, "out of memory");
 	net->node_cap = count;
 	for (i = 0; i < count; i++) {
 		if (end - pos < 4 * FNET_RECORD_WORDS)
-			return -EINVAL;
+			return model_fail(err, err_len, -EINVAL,
+					  "node %u of %u: record truncated", i, count);
 		for (j = 0; j < FNET_RECORD_WORDS; j++, pos += 4)
 			w[j] = get_u32(p + pos);
 		if (w[FNET_RECORD_WORDS - 1] != 0)
-			return -EINVAL;
+			return model_fail(err, err_len, -EINVAL, "node %u: reserved word not 0", i);
 		words_to_node(w, &node);
 		if (node.op == NHOT_FOP_CONV2D || node.op == NHOT_FOP_FC) {
-			/* Checked before allocating, so a huge count cannot cost memory. */
-			floats = (size_t)node.out_c * node.k + node.out_c;
-			if (node.out_c < 1 || node.k < 1 || (end - pos) / 4 < floats)
-				return -EINVAL;
-			node.weights = malloc((size_t)node.out_c * node.k * sizeof(float));
-			node.bias = malloc((size_t)node.out_c * sizeof(float));
-			if (!node.weights || !node.bias) {
-				free(node.weights);
-				free(node.bias);
-				return -ENOMEM;
-			}
-			get_floats(p + pos, node.weights, (size_t)node.out_c * node.k);
-			pos += 4 * (size_t)node.out_c * node.k;
-			get_floats(p + pos, node.bias, node.out_c);
-			pos += 4 * (size_t)node.out_c;
+			ret = parse_params(p, &pos, end, i, &node, err, err_len);
+			if (ret)
+				return ret;
 		} else if (node.k != 0) {
-			return -EINVAL;
+			return model_fail(err, err_len, -EINVAL,
+					  "node %u: k = %u for a layer without weights", i, node.k);
 		}
 		net->nodes[i] = node;
 		net->node_count = i + 1;
 	}
 	if (pos != end)
-		return -EINVAL;
-	return nhot_fnet_validate(net);
+		return model_fail(err, err_len, -EINVAL, "%zu bytes after the last node",
+				  end - pos);
+	if (nhot_fnet_validate(net))
+		return model_fail(err, err_len, -EINVAL,
+				  "inconsistent network (an unknown op, a bad input index, a shape "
+				  "or count out of the rules, or a parameter not finite)");
+	return 0;
 }
 
-int nhot_fnet_parse(const void *data, size_t len, struct nhot_fnet **net)
+/* The header and the checksum of len >= 36 bytes; *count gets the node count. */
+static int parse_envelope(const uint8_t *p, size_t len, uint32_t *count,
+			  char *err, size_t err_len)
 {
-	const uint8_t *p = data;
-	struct nhot_fnet *n;
 	uint64_t file_bytes;
-	uint32_t count;
+
+	if (memcmp(p, FNET_MAGIC, 8))
+		return model_fail(err, err_len, -EINVAL,
+				  "not a float model (bad magic, want " FNET_MAGIC ")");
+	file_bytes = get_u32(p + 24) | (uint64_t)get_u32(p + 28) << 32;
+	if (file_bytes != len)
+		return model_fail(err, err_len, -EBADMSG,
+				  "header says %llu bytes, the file has %zu (truncated or "
+				  "trailing data)", (unsigned long long)file_bytes, len);
+	if (get_u32(p + len - FNET_CRC_BYTES) != nhot_crc32(0, p, len - FNET_CRC_BYTES))
+		return model_fail(err, err_len, -EBADMSG, "checksum mismatch (a damaged file)");
+	if (get_u32(p + 8) != FNET_VERSION)
+		return model_fail(err, err_len, -EINVAL,
+				  "float model format version %u, this library reads %u",
+				  get_u32(p + 8), FNET_VERSION);
+	if (get_u32(p + 12) != FNET_HEADER_BYTES || get_u32(p + 20) != 0)
+		return model_fail(err, err_len, -EINVAL, "header size or reserved field wrong");
+	*count = get_u32(p + 16);
+	if (*count < 1 || *count > NHOT_FNET_MAX_NODES)
+		return model_fail(err, err_len, -EINVAL, "%u nodes (1..%u)", *count,
+				  NHOT_FNET_MAX_NODES);
+	return 0;
+}
+
+static int fnet_parse(const void *data, size_t len, struct nhot_fnet **net,
+		      char *err, size_t err_len)
+{
+	struct nhot_fnet *n;
+	uint32_t count = 0;
 	int ret;
 
 	if (!net)
-		return -EINVAL;
+		return model_fail(err, err_len, -EINVAL, "no output");
 	*net = NULL;
 	if (!data)
-		return -EINVAL;
+		return model_fail(err, err_len, -EINVAL, "no data");
+	/*
+	 * A short file fails as truncated (-EBADMSG) whatever its first bytes,
+	 * as nhot_fnet_parse() always did; the envelope then names the reason.
+	 */
 	if (len < FNET_HEADER_BYTES + FNET_CRC_BYTES)
-		return -EBADMSG;
-	if (memcmp(p, FNET_MAGIC, 8))
-		return -EINVAL;
-	file_bytes = get_u32(p + 24) | (uint64_t)get_u32(p + 28) << 32;
-	if (file_bytes != len)
-		return -EBADMSG;
-	if (get_u32(p + len - FNET_CRC_BYTES) != nhot_crc32(0, p, len - FNET_CRC_BYTES))
-		return -EBADMSG;
-	if (get_u32(p + 8) != FNET_VERSION || get_u32(p + 12) != FNET_HEADER_BYTES ||
-	    get_u32(p + 20) != 0)
-		return -EINVAL;
-	count = get_u32(p + 16);
-	if (count < 1 || count > NHOT_FNET_MAX_NODES)
-		return -EINVAL;
-
+		return model_fail(err, err_len, -EBADMSG, "truncated (%zu bytes%s)", len,
+				  len >= 8 && !memcmp(data, FNET_MAGIC, 8) ? "" :
+				  ", and not a float model: bad magic");
+	ret = parse_envelope(data, len, &count, err, err_len);
+	if (ret)
+		return ret;
 	n = calloc(1, sizeof(*n));
 	if (!n)
-		return -ENOMEM;
-	ret = parse_nodes(p, len - FNET_CRC_BYTES, count, n);
+		return model_fail(err, err_len, -ENOMEM, "out of memory");
+	ret = parse_nodes(data, len - FNET_CRC_BYTES, count, n, err, err_len);
 	if (ret) {
 		nhot_fnet_free(n);
 		return ret;
@@ -246,37 +296,55 @@ int nhot_fnet_parse(const void *data, size_t len, struct nhot_fnet **net)
 	return 0;
 }
 
-int nhot_fnet_load(const char *path, struct nhot_fnet **net)
+int nhot_fnet_parse(const void *data, size_t len, struct nhot_fnet **net)
+{
+	return fnet_parse(data, len, net, NULL, 0);
+}
+
+/* "PATH: " in front of the reason the parser gave. */
+static void prefix_path(const char *path, char *err, size_t err_len)
+{
+	char reason[NHOT_PRIVATE_ERR_LEN];
+
+	if (!err || !err_len)
+		return;
+	snprintf(reason, sizeof(reason), "%s", err);
+	snprintf(err, err_len, "%s: %s", path, reason);
+}
+
+/*
+ * Opened with O_NONBLOCK so that a FIFO (or a device) is refused at once
+ * instead of blocking until a writer appears; a regular file ignores it.
+ */
+static int read_model_file(const char *path, uint8_t **bufp, size_t *lenp,
+			   char *err, size_t err_len)
 {
 	struct stat st;
-	uint8_t *buf;
+	uint8_t *buf = NULL;
 	size_t got = 0;
 	ssize_t r;
 	int fd, ret;
 
-	if (!net)
-		return -EINVAL;
-	*net = NULL;
-	if (!path)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return -errno;
+		return model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st)) {
-		ret = -errno;
+		ret = model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
 		goto out_close;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
+		ret = model_fail(err, err_len, -EINVAL, "%s: not a regular file", path);
 		goto out_close;
 	}
 	if ((uint64_t)st.st_size > FNET_MAX_FILE_BYTES) {
-		ret = -EFBIG;
+		ret = model_fail(err, err_len, -EFBIG, "%s: %lld bytes, more than the %lu a "
+				 "float model may have", path, (long long)st.st_size,
+				 FNET_MAX_FILE_BYTES);
 		goto out_close;
 	}
 	buf = malloc(st.st_size ? st.st_size : 1);
 	if (!buf) {
-		ret = -ENOMEM;
+		ret = model_fail(err, err_len, -ENOMEM, "out of memory");
 		goto out_close;
 	}
 	while (got < (size_t)st.st_size) {
@@ -284,69 +352,67 @@ int nhot_fnet_load(const char *path, struct nhot_fnet **net)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			ret = -errno;
-			goto out_free;
+			ret = model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
+			free(buf);
+			goto out_close;
 		}
 		if (r == 0)
 			break;	/* shrank under us: parse sees the short length */
 		got += r;
 	}
-	ret = nhot_fnet_parse(buf, got, net);
-out_free:
-	free(buf);
+	*bufp = buf;
+	*lenp = got;
+	ret = 0;
 out_close:
 	close(fd);
 	return ret;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+int nhot_fnet_load_err(const char *path, struct nhot_fnet **net, char *err, size_t err_len)
 {
-	ssize_t r;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int ret;
 
-	while (len) {
-		r = write(fd, p, len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		p += r;
-		len -= r;
-	}
-	return 0;
+	if (!net)
+		return model_fail(err, err_len, -EINVAL, "no output");
+	*net = NULL;
+	if (!path)
+		return model_fail(err, err_len, -EINVAL, "no path");
+	ret = read_model_file(path, &buf, &len, err, err_len);
+	if (ret)
+		return ret;
+	ret = fnet_parse(buf, len, net, err, err_len);
+	free(buf);
+	if (ret)
+		prefix_path(path, err, err_len);
+	return ret;
+}
+
+int nhot_fnet_load(const char *path, struct nhot_fnet **net)
+{
+	return nhot_fnet_load_err(path, net, NULL, 0);
+}
+
+int nhot_fnet_save_err(const struct nhot_fnet *net, const char *path, char *err,
+		       size_t err_len)
+{
+	void *data;
+	size_t len;
+	int ret;
+
+	if (!path)
+		return model_fail(err, err_len, -EINVAL, "no path");
+	ret = nhot_fnet_serialize(net, &data, &len);
+	if (ret)
+		return model_fail(err, err_len, ret, "%s: %s", path, ret == -EINVAL ?
+				  "the network is not valid" : strerror(-ret));
+	ret = nhot_file_replace(path, data, len, err, err_len);
+	free(data);
+	return ret;
 }
 
 int nhot_fnet_save(const struct nhot_fnet *net, const char *path)
 {
-	char *tmp = NULL;
-	void *data;
-	size_t len;
-	int fd, ret;
-
-	if (!path)
-		return -EINVAL;
-	ret = nhot_fnet_serialize(net, &data, &len);
-	if (ret)
-		return ret;
-	if (asprintf(&tmp, "%s.tmp", path) < 0) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = -errno;
-		goto out_free;
-	}
-	ret = write_all(fd, data, len);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-out_free:
-	free(tmp);
-	free(data);
-	return ret;
+	return nhot_fnet_save_err(net, path, NULL, 0);
 }

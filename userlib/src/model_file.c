@@ -17,6 +17,7 @@
 
 #include "nhot_model.h"
 #include "nhot_fmodel.h"	/* nhot_crc32() */
+#include "nhot_private.h"
 #include "model_err.h"
 
 #define NODE_FIXED_BYTES	176	/* a node record before its arrays */
@@ -298,7 +299,8 @@ int nhot_qnet_load(const char *path, struct nhot_qnet **net, char *err, size_t e
 
 	if (!path || !net)
 		return model_fail(err, err_len, -EINVAL, "no path");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below instead of blocking until a writer comes. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
@@ -326,7 +328,7 @@ int nhot_qnet_load(const char *path, struct nhot_qnet **net, char *err, size_t e
 	rc = nhot_qnet_parse(buf, got, net, err, err_len);
 	free(buf);
 	if (rc && err && err_len) {
-		char tmp[NHOT_QNET_ERR_LEN];
+		char tmp[NHOT_PRIVATE_ERR_LEN];
 
 		snprintf(tmp, sizeof(tmp), "%s", err);
 		snprintf(err, err_len, "%s: %s", path, tmp);
@@ -420,35 +422,16 @@ int nhot_qnet_serialize(struct nhot_qnet *net, uint8_t **data, size_t *len,
 
 int nhot_qnet_save(struct nhot_qnet *net, const char *path, char *err, size_t err_len)
 {
-	char tmp[4096];
 	uint8_t *buf;
 	size_t len;
-	FILE *f;
 	int rc;
 
 	if (!path)
 		return model_fail(err, err_len, -EINVAL, "no path");
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return model_fail(err, err_len, -ENAMETOOLONG, "path too long");
 	rc = nhot_qnet_serialize(net, &buf, &len, err, err_len);
 	if (rc)
 		return rc;
-	f = fopen(tmp, "wb");
-	if (!f) {
-		rc = model_fail(err, err_len, -errno, "%s: %s", tmp, strerror(errno));
-		goto out_free;
-	}
-	if (fwrite(buf, 1, len, f) != len || fflush(f)) {
-		rc = model_fail(err, err_len, -EIO, "%s: write failed", tmp);
-		fclose(f);
-		unlink(tmp);
-		goto out_free;
-	}
-	if (fclose(f) || rename(tmp, path)) {
-		rc = model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-out_free:
+	rc = nhot_file_replace(path, buf, len, err, err_len);
 	free(buf);
 	return rc;
 }

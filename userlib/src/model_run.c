@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nhot_model.h"
+#include "nhot_private.h"
 
 #define ALIGN_BYTES	64
 /* A job that has not finished after this long means a stuck engine. */
@@ -27,6 +28,7 @@ struct nhot_qnet_runner {
 	struct nhot_job_desc *jobs;
 	uint64_t *ids;
 	struct nhot_result *results;
+	int failed_node;		/* of the last run, -1: none (nhot_private.h) */
 };
 
 static uint64_t align_up(uint64_t v)
@@ -127,6 +129,7 @@ int nhot_qnet_runner_create(struct nhot_ctx *ctx, const struct nhot_qnet *net,
 	r->ctx = ctx;
 	r->net = net;
 	r->max_batch = max_batch;
+	r->failed_node = -1;
 	rc = alloc_tables(r, net->node_count);
 	if (rc)
 		goto err_free;
@@ -196,6 +199,7 @@ int nhot_qnet_runner_run(struct nhot_qnet_runner *r, const uint8_t *images,
 	if (!r || !images || !count || count > r->max_batch)
 		return -EINVAL;
 	net = r->net;
+	r->failed_node = -1;
 	memcpy(nhot_buf_data(r->acts), images, nhot_qnet_input_bytes(net) * count);
 	build_jobs(r, count);
 	r->last_count = 0;
@@ -210,8 +214,10 @@ int nhot_qnet_runner_run(struct nhot_qnet_runner *r, const uint8_t *images,
 	for (i = 0; i < net->node_count; i++) {
 		const struct nhot_result *res = &r->results[i];
 
-		if (res->status != NHOT_JOB_DONE)
+		if (res->status != NHOT_JOB_DONE) {
+			r->failed_node = (int)i;
 			return res->error ? res->error : -EIO;
+		}
 		if (stats) {
 			stats->macs += res->macs;
 			stats->shift_adds += res->shift_adds;
@@ -227,6 +233,16 @@ int nhot_qnet_runner_run(struct nhot_qnet_runner *r, const uint8_t *images,
 		memcpy(logits, out, (size_t)classes_n * count);
 	for (i = 0; classes && i < count; i++)
 		classes[i] = nhot_argmax_u8(out + (size_t)i * classes_n, classes_n);
+	return 0;
+}
+
+int nhot_qnet_runner_failed_job(const struct nhot_qnet_runner *r, uint32_t *node,
+				uint32_t *status)
+{
+	if (!r || r->failed_node < 0)
+		return -ENOENT;
+	*node = (uint32_t)r->failed_node;
+	*status = r->results[r->failed_node].status;
 	return 0;
 }
 

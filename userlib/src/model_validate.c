@@ -142,6 +142,22 @@ static int check_weights(uint32_t i, struct nhot_qnode *nd, char *err,
 	return 0;
 }
 
+/* What each errno of nhot_layer_check() means, as docs/arith.md section 3's table says. */
+static const char *layer_check_meaning(int rc)
+{
+	switch (rc) {
+	case -EOPNOTSUPP:
+		return "unknown layer type, or n, b outside 1..4, 2..8 (docs/arith.md 3)";
+	case -EOVERFLOW:
+		return "a size, kernel, stride, padding or count beyond docs/arith.md 3's limits";
+	case -EINVAL:
+		return "a zero point, bound, unused field, groups or output size invalid "
+		       "(docs/arith.md 3)";
+	default:
+		return "docs/arith.md section 3";
+	}
+}
+
 static int check_node(struct nhot_qnet *net, uint32_t i, char *err, size_t err_len)
 {
 	struct nhot_qnode *nd = &net->nodes[i];
@@ -155,7 +171,9 @@ static int check_node(struct nhot_qnet *net, uint32_t i, char *err, size_t err_l
 	rc = nhot_layer_check(l, &nd->shape);
 	if (rc)
 		return model_fail(err, err_len, rc,
-				  "node %u: layer rejected by docs/arith.md rules (%d)", i, rc);
+				  "node %u: layer rejected: %s (%s): %s",
+				  i, strerrorname_np(-rc) ? strerrorname_np(-rc) : "?",
+				  strerror(-rc), layer_check_meaning(rc));
 	rc = check_source(net, i, 0, l, l->in_zero, &a, err, err_len);
 	if (rc)
 		return rc;

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * The numbers printed in docs/arith.md, sections 1.6 and 4, asserted against
- * the library: the size table, example sets, codes and term forms, rounding
- * and multiplier examples, and the worked example of every layer type (the
+ * the library: the size table, the invalid codes, example sets, codes and term
+ * forms, rounding and multiplier examples and the multiplier's exact limits,
+ * the errno of a missing buffer, pools and in_zero, and the worked example of every layer type (the
  * packed weight bytes, the outputs and the counters). A change to either the
  * document or the code that makes them disagree fails here.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -183,6 +185,154 @@ TEST(multiplier_examples)
 	EXPECT_EQ(62u, s);
 	EXPECT_EQ(-ERANGE, nhot_quantize_multiplier(1073741824.0, &m, &s));
 	EXPECT_EQ(-ERANGE, nhot_quantize_multiplier(1.0 / 8589934592.0, &m, &s));
+}
+
+/* 1.6 "Invalid codes": |S| odd, codes |S| .. 2^k - 1 invalid, exactly one for a full set. */
+TEST(invalid_codes_of_every_set)
+{
+	int n, b, q;
+
+	for (n = NHOT_MIN_N; n <= NHOT_MAX_N; n++) {
+		for (b = NHOT_MIN_B; b <= NHOT_MAX_B; b++) {
+			int size = nhot_set_size(n, b), k = nhot_code_bits(n, b);
+			int full = n >= (b + 1) / 2;
+			unsigned int code;
+
+			EXPECT_EQ(1, size % 2);
+			EXPECT_LT(size, 1 << k);
+			EXPECT_EQ(full, size == (1 << b) - 1);
+			if (full)
+				EXPECT_EQ(b, k);
+			for (code = 0; code < 1u << k; code++)
+				EXPECT_EQ(code < (unsigned int)size ? 0 : -EILSEQ,
+					  nhot_decode_value(code, n, b, &q));
+		}
+	}
+	/* The examples of the text. */
+	EXPECT_EQ(-EILSEQ, nhot_decode_value(15, 2, 4, &q));
+	EXPECT_EQ(0, nhot_decode_value(14, 2, 4, &q));
+	EXPECT_EQ(-EILSEQ, nhot_decode_value(255, 4, 8, &q));
+	EXPECT_EQ(-EILSEQ, nhot_decode_value(3, 1, 2, &q));
+	EXPECT_EQ(-EILSEQ, nhot_decode_value(15, 1, 8, &q));
+	EXPECT_EQ(128 - 87, (1 << nhot_code_bits(2, 8)) - nhot_set_size(2, 8));
+	EXPECT_EQ(32 - 27, (1 << nhot_code_bits(2, 5)) - nhot_set_size(2, 5));
+}
+
+static void expect_mult(struct __test_metadata *_metadata, double real, int want_rc,
+			uint32_t want_m, uint32_t want_s)
+{
+	uint32_t m = 7, s = 7;
+
+	EXPECT_EQ(want_rc, nhot_quantize_multiplier(real, &m, &s)) {
+		TH_LOG("real %a", real);
+	}
+	EXPECT_EQ(want_rc ? 7u : want_m, m) {
+		TH_LOG("real %a", real);
+	}
+	EXPECT_EQ(want_rc ? 7u : want_s, s) {
+		TH_LOG("real %a", real);
+	}
+}
+
+/* 1.5 and 1.6: the multiplier's rounding (half up) and its exact limits. */
+TEST(multiplier_rounding_and_exact_limits)
+{
+	double top = ldexp(1, 30) - ldexp(1, -2), bottom = ldexp(1, -32) - ldexp(1, -64);
+	uint32_t m;
+
+	expect_mult(_metadata, top, -ERANGE, 0, 0);
+	expect_mult(_metadata, nextafter(top, 0), 0, 0x7fffffffu, 1);
+	expect_mult(_metadata, ldexp(1, 30), -ERANGE, 0, 0);
+	expect_mult(_metadata, bottom, 0, 1u << 30, 62);
+	expect_mult(_metadata, nextafter(bottom, 0), -ERANGE, 0, 0);
+	expect_mult(_metadata, ldexp(1, -33), -ERANGE, 0, 0);
+	expect_mult(_metadata, 4.9e-324, -ERANGE, 0, 0);	/* the smallest subnormal */
+	expect_mult(_metadata, ldexp((1 << 30) + 0.5, -31), 0, (1u << 30) + 1, 31);
+	expect_mult(_metadata, ldexp((1 << 30) + 2.5, -31), 0, (1u << 30) + 3, 31);
+	expect_mult(_metadata, -0.0, 0, 0, 1);
+	expect_mult(_metadata, INFINITY, -ERANGE, 0, 0);
+	expect_mult(_metadata, NAN, -EINVAL, 0, 0);
+	expect_mult(_metadata, -1e-9, -EINVAL, 0, 0);
+	EXPECT_EQ(-EINVAL, nhot_quantize_multiplier(1.0, NULL, &m));
+	EXPECT_EQ(-EINVAL, nhot_quantize_multiplier(1.0, &m, NULL));
+}
+
+/* Section 3, "Missing buffers": NULL -EINVAL, short -ERANGE, in the order of the text. */
+TEST(missing_and_short_buffers)
+{
+	static const uint8_t in[4] = { 1, 2, 3, 4 }, codes[1] = { 0x11 };
+	static const struct nhot_chan_params params[1] = { { 0, 1u << 30, 30 } };
+	const struct nhot_layer fc = { .type = NHOT_LAYER_FC, .batch = 1, .in_h = 1,
+				       .in_w = 1, .in_c = 2, .out_c = 1, .w_n = 1, .w_b = 2,
+				       .act_max = 255 };
+	const struct nhot_layer pool = { .type = NHOT_LAYER_MAXPOOL, .batch = 1, .in_h = 2,
+					 .in_w = 2, .in_c = 1, .kernel_h = 2, .kernel_w = 2,
+					 .stride_h = 1, .stride_w = 1, .act_max = 255 };
+	int (*const run[2])(const struct nhot_layer *, const struct nhot_tensors *,
+			    struct nhot_counters *) = { nhot_ref_run, nhot_cpu_run };
+	uint8_t out[4];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct nhot_tensors t = {
+			.input = in, .input_len = 2, .weights = codes, .weights_len = 1,
+			.params = params, .params_len = sizeof(params),
+			.output = out, .output_len = 1,
+		};
+		struct nhot_tensors p = { .input = in, .input_len = 4, .output = out,
+					  .output_len = 1 };
+
+		EXPECT_EQ(0, run[i](&fc, &t, NULL));
+		EXPECT_EQ(-EINVAL, run[i](NULL, &t, NULL));
+		EXPECT_EQ(-EINVAL, run[i](&fc, NULL, NULL));
+		t.output = NULL;		/* the last buffer checked */
+		t.weights_len = 0;		/* short, and checked earlier: decides */
+		EXPECT_EQ(-ERANGE, run[i](&fc, &t, NULL));
+		t.weights = NULL;		/* now missing: -EINVAL */
+		EXPECT_EQ(-EINVAL, run[i](&fc, &t, NULL));
+		t.weights = codes;
+		t.weights_len = 1;
+		EXPECT_EQ(-EINVAL, run[i](&fc, &t, NULL));	/* the NULL output */
+		t.output = out;
+		t.output_len = 0;
+		EXPECT_EQ(-ERANGE, run[i](&fc, &t, NULL));
+		/* A pool uses neither weights nor params: NULL with any length is fine. */
+		p.weights_len = 99;
+		p.params_len = 99;
+		EXPECT_EQ(0, run[i](&pool, &p, NULL));
+		EXPECT_EQ(4, out[0]);
+	}
+}
+
+/* 2.5: in_zero is checked but takes no part in any pool; out_zero must be 0. */
+TEST(pools_ignore_in_zero)
+{
+	static const uint8_t in[4] = { 10, 20, 30, 41 };
+	struct nhot_layer l = { .batch = 1, .in_h = 2, .in_w = 2, .in_c = 1, .act_max = 255 };
+	static const uint32_t types[] = { NHOT_LAYER_AVGPOOL, NHOT_LAYER_GLOBAL_AVGPOOL,
+					  NHOT_LAYER_MAXPOOL };
+	static const uint8_t want[] = { 25, 25, 41 };	/* (101 + 2) / 4 = 25; max 41 */
+	uint8_t out;
+	struct nhot_tensors t = { .input = in, .input_len = 4, .output = &out, .output_len = 1 };
+	unsigned int i, z;
+
+	for (i = 0; i < 3; i++) {
+		l.type = types[i];
+		l.kernel_h = l.kernel_w = l.stride_h = l.stride_w =
+			types[i] == NHOT_LAYER_GLOBAL_AVGPOOL ? 0 : 2;
+		for (z = 0; z <= 255; z += 51) {
+			l.in_zero = z;
+			out = 0;
+			EXPECT_EQ(0, nhot_ref_run(&l, &t, NULL));
+			EXPECT_EQ(want[i], out);
+		}
+		l.in_zero = 256;
+		EXPECT_EQ(-EINVAL, nhot_ref_run(&l, &t, NULL));
+		l.in_zero = 0;
+		l.out_zero = 1;
+		EXPECT_EQ(-EINVAL, nhot_ref_run(&l, &t, NULL));
+		l.out_zero = 0;
+	}
 }
 
 /** One worked example of section 4. */
