@@ -31,7 +31,7 @@
 #include "nhot_util.h"
 #include "nhot_engine.h"
 
-#define RACE_JOBS	64	/* per batch: one SUBMIT, outputs side by side */
+#define RACE_JOBS	48	/* per batch: one SUBMIT, outputs side by side */
 #define RACE_N		1	/* S(1, 8): 15 codes of 4 bits, code 15 invalid */
 #define RACE_B		8
 #define RACE_CODES	15
@@ -171,9 +171,21 @@ static void race_free(struct race_case *rc)
 struct flipper {
 	volatile uint8_t *w_byte;
 	volatile uint8_t *p_byte;
+	bool invalid_half;
 	atomic_int stop;
 	unsigned long flips;
 };
+
+/*
+ * The other mode: version A half the time, invalid versions the other
+ * half, so that an engine that reads the shift again after its check
+ * meets 0 or 64 many times in a job.
+ */
+static void flip_invalid_half(struct flipper *f, unsigned long i)
+{
+	*f->w_byte = w_versions[i % 4 == 3 ? 2 : 0];
+	*f->p_byte = p_versions[i & 1 ? 2 + ((i >> 1) & 1) : 0];
+}
 
 static void *flip(void *arg)
 {
@@ -182,6 +194,11 @@ static void *flip(void *arg)
 
 	for (i = 0; !atomic_load_explicit(&f->stop, memory_order_relaxed); i++) {
 		uint8_t w = w_versions[i & 1], p = p_versions[(i >> 1) & 1];
+
+		if (f->invalid_half) {
+			flip_invalid_half(f, i);
+			continue;
+		}
 
 		if (i % 7 == 0)
 			*f->w_byte = w_versions[2];
@@ -246,7 +263,8 @@ FIXTURE_TEARDOWN(race)
  * RACE_JOBS jobs on @rc's buffers while the flipper runs; every result
  * checked as the header says.
  */
-static void race_run(struct __test_metadata *_metadata, int fd, struct race_case *rc)
+static void race_run(struct __test_metadata *_metadata, int fd, struct race_case *rc,
+		     bool invalid_half)
 {
 	uint32_t h_in, h_w, h_p, h_out;
 	uint8_t *m_in, *m_w, *m_p, *m_out;
@@ -274,6 +292,7 @@ static void race_run(struct __test_metadata *_metadata, int fd, struct race_case
 		jobs[i].output.offset = (uint64_t)i * rc->out_bytes;
 	}
 
+	f.invalid_half = invalid_half;
 	f.w_byte = m_w + rc->w_at;
 	f.p_byte = m_p + rc->p_at;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, flip, &f));
@@ -303,8 +322,9 @@ static void race_run(struct __test_metadata *_metadata, int fd, struct race_case
 			continue;
 		}
 		ASSERT_EQ(NHOT_JOB_DONE, res[i].status) TH_LOG("job %d", i);
-		for (int w = 0; w < 2; w++)
-			for (int p = 0; p < 2; p++)
+		/* with invalid_half, A is the only valid version of either */
+		for (int w = 0; w < (invalid_half ? 1 : 2); w++)
+			for (int p = 0; p < (invalid_half ? 1 : 2); p++)
 				match |= !memcmp(out, rc->ref[w][p], rc->out_bytes);
 		if (!match && !mixed++)
 			TH_LOG("job %d: DONE with the output of no single version of the data", i);
@@ -324,28 +344,28 @@ static void race_run(struct __test_metadata *_metadata, int fd, struct race_case
 	test_cmd_bo_destroy(fd, h_out);
 }
 
-/* FC: 16 rows of K = 512 into 64 channels. */
+/* FC: 16 rows of K = 256 into 32 channels. */
 TEST_F_TIMEOUT(race, fc_params_and_weights_rewritten, 600)
 {
 	struct race_case rc = {
 		.l = {
 			.type = NHOT_LAYER_FC, .batch = 16, .in_h = 1, .in_w = 1,
-			.in_c = 512, .out_c = 64, .w_n = RACE_N, .w_b = RACE_B,
+			.in_c = 256, .out_c = 32, .w_n = RACE_N, .w_b = RACE_B,
 			.in_zero = 128, .out_zero = 128, .act_max = 255,
 		},
 	};
 
-	race_run(_metadata, self->fd, &rc);
+	race_run(_metadata, self->fd, &rc, false);
 	race_free(&rc);
 }
 
-/* CONV2D: 3x3 over 12x12x32, padded, into 32 channels. */
+/* CONV2D: 3x3 over 8x8x16, padded, into 16 channels. */
 TEST_F_TIMEOUT(race, conv2d_params_and_weights_rewritten, 600)
 {
 	struct race_case rc = {
 		.l = {
-			.type = NHOT_LAYER_CONV2D, .batch = 1, .in_h = 12, .in_w = 12,
-			.in_c = 32, .out_c = 32, .kernel_h = 3, .kernel_w = 3,
+			.type = NHOT_LAYER_CONV2D, .batch = 1, .in_h = 8, .in_w = 8,
+			.in_c = 16, .out_c = 16, .kernel_h = 3, .kernel_w = 3,
 			.stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
 			.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1,
 			.groups = 1, .w_n = RACE_N, .w_b = RACE_B,
@@ -353,7 +373,27 @@ TEST_F_TIMEOUT(race, conv2d_params_and_weights_rewritten, 600)
 		},
 	};
 
-	race_run(_metadata, self->fd, &rc);
+	race_run(_metadata, self->fd, &rc, false);
+	race_free(&rc);
+}
+
+/*
+ * FC, 64 rows of K = 128 into 16 channels; the shift of channel 0 is
+ * 0 or 64 half the time: each job uses it 64 times.  Each job must fail or
+ * give version A's output; on an engine that reads the shift after its
+ * check, UBSAN (debug kernel) reports the undefined shift.
+ */
+TEST_F_TIMEOUT(race, fc_shift_rewritten_invalid_half_the_time, 600)
+{
+	struct race_case rc = {
+		.l = {
+			.type = NHOT_LAYER_FC, .batch = 64, .in_h = 1, .in_w = 1,
+			.in_c = 128, .out_c = 16, .w_n = RACE_N, .w_b = RACE_B,
+			.in_zero = 128, .out_zero = 128, .act_max = 255,
+		},
+	};
+
+	race_run(_metadata, self->fd, &rc, true);
 	race_free(&rc);
 }
 
