@@ -6,8 +6,15 @@
  *
  * Hung jobs (debugfs hang_jobs) are modelled by a worker that waits, without
  * touching the job, until the engine is reset or the job cancelled.
+ *
+ * Like a device that loads a layer into its own SRAM, the engine copies a
+ * job's weights and parameters out of the buffers userspace shares with it
+ * into memory of its own before the model checks them, and computes from
+ * that copy: what userspace writes there while the job runs cannot reach
+ * the job (docs/engine.md).
  */
 #include <linux/irq_work.h>
+#include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
@@ -25,6 +32,14 @@
  * @hang_wq: a hung job waits here for a reset or a cancel
  * @abort: set during a reset: the worker drops its job without reporting
  * @table: the code table, built per job (worker only)
+ * @sram: the engine's copy of the running job's weights and parameters
+ *	(worker only; freed at release)
+ * @sram_size: bytes at @sram (worker only)
+ * @next_sram: a larger @sram allocated by a SUBMIT, for the worker to take
+ *	before its next job (device lock)
+ * @next_sram_size: bytes at @next_sram (device lock)
+ * @sram_promised: the larger of @sram_size and @next_sram_size: every job
+ *	prepared fits (device lock)
  * @job: handed from start() to the worker (device lock)
  * @hang: the job handed over must hang (device lock)
  * @done_job: handed from the worker to @done_irq (device lock)
@@ -39,6 +54,11 @@ struct nhot_sim {
 	wait_queue_head_t hang_wq;
 	atomic_t abort;
 	struct nhot_model_table table;
+	u8 *sram;
+	size_t sram_size;
+	u8 *next_sram;
+	size_t next_sram_size;
+	size_t sram_promised;
 	struct nhot_kjob *job;
 	bool hang;
 	struct nhot_kjob *done_job;
@@ -67,6 +87,34 @@ static const u8 *nhot_sim_buf(struct nhot_kjob *job, enum nhot_buf_slot slot, u6
 	return b->bo ? (const u8 *)b->bo->vaddr + b->offset : NULL;
 }
 
+/* Bytes of the engine's copy of a job: its weights, then its parameters. */
+static size_t nhot_sim_sram_bytes(const struct nhot_kjob *job)
+{
+	/* each <= max_buffer_bytes, and the model's limits keep both < 2^29 */
+	return job->buf[NHOT_BUF_WEIGHTS].bytes + job->buf[NHOT_BUF_PARAMS].bytes;
+}
+
+/*
+ * Copies the job's weights and parameters into the engine's memory and
+ * points @mem there: the model checks the copy and computes from it, so
+ * each byte is read from the shared buffer once.
+ */
+static int nhot_sim_load(struct nhot_sim *sim, struct nhot_kjob *job,
+			 struct nhot_model_mem *mem)
+{
+	if (nhot_sim_sram_bytes(job) > sim->sram_size)
+		return -ENOMEM;		/* not reached: prepare() made it fit */
+	if (mem->weights) {
+		memcpy(sim->sram, mem->weights, mem->weights_len);
+		mem->weights = sim->sram;
+	}
+	if (mem->params) {
+		memcpy(sim->sram + mem->weights_len, mem->params, mem->params_len);
+		mem->params = sim->sram + mem->weights_len;
+	}
+	return 0;
+}
+
 static int nhot_sim_run_model(struct nhot_sim *sim, struct nhot_kjob *job,
 			      struct nhot_model_counters *counters)
 {
@@ -76,13 +124,27 @@ static int nhot_sim_run_model(struct nhot_sim *sim, struct nhot_kjob *job,
 		.arg = job,
 	};
 	struct nhot_model_mem mem;
+	int ret;
 
 	mem.input = nhot_sim_buf(job, NHOT_BUF_INPUT, &mem.input_len);
 	mem.input2 = nhot_sim_buf(job, NHOT_BUF_INPUT2, &mem.input2_len);
 	mem.weights = nhot_sim_buf(job, NHOT_BUF_WEIGHTS, &mem.weights_len);
 	mem.params = nhot_sim_buf(job, NHOT_BUF_PARAMS, &mem.params_len);
 	mem.output = (u8 *)nhot_sim_buf(job, NHOT_BUF_OUTPUT, &mem.output_len);
+	ret = nhot_sim_load(sim, job, &mem);
+	if (ret)
+		return ret;
 	return nhot_model_run(&job->layer, &mem, &cfg, &sim->table, counters);
+}
+
+/* The worker: take the larger memory a SUBMIT left, before the next job. */
+static void nhot_sim_take_sram(struct nhot_sim *sim, u8 *next, size_t size)
+{
+	if (!next)
+		return;
+	kvfree(sim->sram);
+	sim->sram = next;
+	sim->sram_size = size;
 }
 
 static void nhot_sim_run(struct work_struct *work)
@@ -91,6 +153,8 @@ static void nhot_sim_run(struct work_struct *work)
 	struct nhot_device *ndev = sim->ndev;
 	struct nhot_model_counters counters = { 0 };
 	struct nhot_kjob *job;
+	size_t next_size;
+	u8 *next;
 	bool hang;
 	int error;
 
@@ -98,7 +162,11 @@ static void nhot_sim_run(struct work_struct *work)
 	job = sim->job;
 	hang = sim->hang;
 	sim->job = NULL;
+	next = sim->next_sram;
+	next_size = sim->next_sram_size;
+	sim->next_sram = NULL;
 	spin_unlock_irq(&ndev->lock);
+	nhot_sim_take_sram(sim, next, next_size);
 	if (!job)
 		return;
 
@@ -173,12 +241,63 @@ static void nhot_sim_reset(struct nhot_device *ndev)
 	atomic_set(&sim->abort, 0);
 }
 
+/**
+ * nhot_sim_prepare() - make sure the engine's memory holds the job's data
+ * @ndev: the device
+ * @job: a job being submitted
+ *
+ * The engine keeps one copy buffer, as large as the largest job's weights
+ * and parameters so far (at most max_buffer_bytes + 96 KiB), instead of one
+ * per queued job: a file may queue max_jobs jobs on the same weights.  It
+ * grows here, in the submitter's context, so that the memory is charged to
+ * the submitter and a failure is the SUBMIT's -ENOMEM, never a job's; the
+ * worker takes the new buffer before its next job.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+static int nhot_sim_prepare(struct nhot_device *ndev, struct nhot_kjob *job)
+{
+	struct nhot_sim *sim = ndev->engine;
+	size_t need = nhot_sim_sram_bytes(job);
+	u8 *sram, *unused;
+	bool fits;
+
+	spin_lock_irq(&ndev->lock);
+	fits = need <= sim->sram_promised;
+	spin_unlock_irq(&ndev->lock);
+	if (fits)
+		return 0;
+	sram = kvmalloc(need, GFP_KERNEL_ACCOUNT);
+	if (!sram)
+		return -ENOMEM;
+	unused = sram;
+	spin_lock_irq(&ndev->lock);
+	if (need > sim->sram_promised) {	/* else another SUBMIT grew it */
+		unused = sim->next_sram;
+		sim->next_sram = sram;
+		sim->next_sram_size = need;
+		sim->sram_promised = need;
+	}
+	spin_unlock_irq(&ndev->lock);
+	kvfree(unused);
+	return 0;
+}
+
 static void nhot_sim_destroy(struct nhot_device *ndev)
 {
 	struct nhot_sim *sim = ndev->engine;
 
 	nhot_sim_reset(ndev);
 	destroy_workqueue(sim->wq);
+}
+
+/* A SUBMIT may still prepare a job after destroy(): the memory goes here. */
+static void nhot_sim_release(struct nhot_device *ndev)
+{
+	struct nhot_sim *sim = ndev->engine;
+
+	kvfree(sim->next_sram);
+	kvfree(sim->sram);
 	kfree(sim);
 	ndev->engine = NULL;
 }
@@ -188,6 +307,8 @@ static const struct nhot_engine_ops nhot_sim_ops = {
 	.cancel = nhot_sim_cancel,
 	.reset = nhot_sim_reset,
 	.destroy = nhot_sim_destroy,
+	.prepare = nhot_sim_prepare,
+	.release = nhot_sim_release,
 };
 
 int nhot_sim_create(struct nhot_device *ndev)

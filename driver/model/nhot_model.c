@@ -313,6 +313,15 @@ int nhot_model_build_table(__u32 n, __u32 b, struct nhot_model_table *table)
 		bits++;
 	table->size = size;
 	table->code_bits = bits;
+	/*
+	 * Codes >= size are refused before any output, but a caller computing
+	 * from memory that is rewritten under it could still meet one: it
+	 * reads as a zero weight, never as a stale entry of an earlier table.
+	 */
+	for (; size < NHOT_MODEL_MAX_CODES; size++) {
+		table->value[size] = 0;
+		table->nterms[size] = 0;
+	}
 	return 0;
 }
 
@@ -333,7 +342,7 @@ static __u32 nhot_get_code(const __u8 *row, __u32 i, __u32 bits)
 	return v & ((1u << bits) - 1);
 }
 
-/* rq(v, M, s) of docs/arith.md 2.1: a rounding arithmetic right shift. */
+/* rq(v, M, s) of docs/arith.md 2.1: a rounding arithmetic right shift; s in 1..62. */
 static __s64 nhot_rq(__s64 v, __u32 mult, __u32 shift)
 {
 	return (v * (__s64)mult + ((__s64)1 << (shift - 1))) >> shift;
@@ -392,9 +401,34 @@ static int nhot_work(struct nhot_run *r, __u64 amount)
 	return r->work >= NHOT_MODEL_STOP_WORK ? nhot_stop(r) : 0;
 }
 
+/* One channel's parameters, each read once from the job's memory. */
+struct nhot_chan {
+	__s32 bias;
+	__u32 mult;
+	__u32 shift;
+};
+
+/*
+ * Reads channel @o's parameters into @c and checks them: the values checked
+ * are the values used, even if the memory changes afterwards.
+ */
+static int nhot_read_chan(const struct nhot_run *r, __u32 o, struct nhot_chan *c)
+{
+	const __u8 *p = r->m->params + (__u64)o * NHOT_PARAM_BYTES;
+
+	c->bias = (__s32)nhot_get_le32(p);
+	c->mult = nhot_get_le32(p + 4);
+	c->shift = nhot_get_le32(p + 8);
+	if (c->bias > NHOT_MAX_BIAS || c->bias < -NHOT_MAX_BIAS ||
+	    c->mult > NHOT_MAX_MULT || !nhot_in_range(c->shift, 1, NHOT_MAX_SHIFT))
+		return -EOVERFLOW;
+	return 0;
+}
+
 /* Every code valid and every channel's parameters in range, before any output. */
 static int nhot_check_data(const struct nhot_run *r)
 {
+	struct nhot_chan c;
 	__u32 o, i;
 
 	for (o = 0; o < r->s->out_c; o++) {
@@ -404,40 +438,36 @@ static int nhot_check_data(const struct nhot_run *r)
 			if (nhot_get_code(row, i, r->s->code_bits) >= r->t->size)
 				return -EILSEQ;
 	}
-	for (o = 0; o < r->s->out_c; o++) {
-		const __u8 *p = r->m->params + (__u64)o * NHOT_PARAM_BYTES;
-		__s32 bias = (__s32)nhot_get_le32(p);
-		__u32 shift = nhot_get_le32(p + 8);
-
-		if (bias > NHOT_MAX_BIAS || bias < -NHOT_MAX_BIAS ||
-		    nhot_get_le32(p + 4) > NHOT_MAX_MULT ||
-		    !nhot_in_range(shift, 1, NHOT_MAX_SHIFT))
+	for (o = 0; o < r->s->out_c; o++)
+		if (nhot_read_chan(r, o, &c))
 			return -EOVERFLOW;
-	}
 	return 0;
 }
 
 /* Requantize, clamp, count: the tail of every CONV2D and FC output. */
-static __u8 nhot_finish(const struct nhot_run *r, __u32 o, __s32 acc, __u32 terms)
+static __u8 nhot_finish(const struct nhot_run *r, const struct nhot_chan *c,
+			__s32 acc, __u32 terms)
 {
-	const __u8 *p = r->m->params + (__u64)o * NHOT_PARAM_BYTES;
-
 	r->c->shift_adds += terms;
 	r->c->cycles += nhot_op_cycles(terms, r->cfg->pe_count);
-	return nhot_clamp(r->l->out_zero + nhot_rq(acc, nhot_get_le32(p + 4),
-						   nhot_get_le32(p + 8)), r->l);
+	return nhot_clamp(r->l->out_zero + nhot_rq(acc, c->mult, c->shift), r->l);
 }
 
-/* One CONV2D output value (n, oy, ox, o); padding positions are skipped. */
-static __u8 nhot_conv_output(const struct nhot_run *r, __u32 n, __u32 oy, __u32 ox, __u32 o)
+/* One CONV2D output value (n, oy, ox, o) into *y; padding positions are skipped. */
+static int nhot_conv_output(const struct nhot_run *r, __u32 n, __u32 oy, __u32 ox, __u32 o,
+			    __u8 *y)
 {
 	const struct nhot_layer *l = r->l;
 	__u32 cg = l->in_c / l->groups, og = l->out_c / l->groups;
 	const __u8 *row = r->m->weights + (__u64)o * r->s->row_bytes;
-	const __u8 *params = r->m->params + (__u64)o * NHOT_PARAM_BYTES;
-	__s32 acc = (__s32)nhot_get_le32(params);
+	struct nhot_chan c;
 	__u32 terms = 0;
 	__u32 ky, kx, ci;
+	__s32 acc;
+
+	if (nhot_read_chan(r, o, &c))
+		return -EOVERFLOW;
+	acc = c.bias;
 
 	for (ky = 0; ky < l->kernel_h; ky++) {
 		__s64 iy = (__s64)oy * l->stride_h - l->pad_top + (__s64)ky * l->dilation_h;
@@ -464,7 +494,8 @@ static __u8 nhot_conv_output(const struct nhot_run *r, __u32 n, __u32 oy, __u32 
 			r->c->macs += cg;
 		}
 	}
-	return nhot_finish(r, o, acc, terms);
+	*y = nhot_finish(r, &c, acc, terms);
+	return 0;
 }
 
 static int nhot_run_conv(struct nhot_run *r)
@@ -478,10 +509,10 @@ static int nhot_run_conv(struct nhot_run *r)
 		for (oy = 0; oy < r->s->out_h; oy++) {
 			ret = nhot_stop(r);
 			for (i = 0; !ret && i < row_len; i++) {
-				__u8 y = nhot_conv_output(r, n, oy, i / l->out_c, i % l->out_c);
-
-				r->m->output[out++] = y;
-				ret = nhot_work(r, r->s->k);
+				ret = nhot_conv_output(r, n, oy, i / l->out_c, i % l->out_c,
+						       &r->m->output[out++]);
+				if (!ret)
+					ret = nhot_work(r, r->s->k);
 			}
 			if (ret)
 				return ret;
@@ -505,10 +536,13 @@ static int nhot_run_fc(struct nhot_run *r)
 			return ret;
 		for (o = 0; o < l->out_c; o++) {
 			const __u8 *row = r->m->weights + (__u64)o * s->row_bytes;
-			__s32 acc = (__s32)nhot_get_le32(r->m->params +
-							 (__u64)o * NHOT_PARAM_BYTES);
+			struct nhot_chan c;
 			__u32 terms = 0;
+			__s32 acc;
 
+			if (nhot_read_chan(r, o, &c))
+				return -EOVERFLOW;
+			acc = c.bias;
 			for (i = 0; i < s->k; i++) {
 				__u32 code = nhot_get_code(row, i, s->code_bits);
 
@@ -517,7 +551,7 @@ static int nhot_run_fc(struct nhot_run *r)
 				terms += r->t->nterms[code];
 			}
 			r->c->macs += s->k;
-			r->m->output[(__u64)n * l->out_c + o] = nhot_finish(r, o, acc, terms);
+			r->m->output[(__u64)n * l->out_c + o] = nhot_finish(r, &c, acc, terms);
 			ret = nhot_work(r, s->k);
 			if (ret)
 				return ret;
@@ -638,6 +672,14 @@ static int nhot_check_mem(const struct nhot_model_shape *s, const struct nhot_mo
  * limits (|bias| > 2^30, mult > 2^31-1, shift outside 1..62); or the
  * negative errno the stop hook returned.  The data checks run before any
  * output is written.
+ *
+ * Memory rewritten while the job runs (a caller computing from memory it
+ * does not own) never takes the model out of its defined arithmetic: each
+ * value is read once where it is used, and the parameters an output uses are
+ * checked again there (-EOVERFLOW, the output so far written); a weight code
+ * that became invalid reads as a zero weight.  The result is then a mix of
+ * versions: an engine that owes one version's result computes from its own
+ * copy of the weights and parameters (docs/engine.md).
  */
 int nhot_model_run(const struct nhot_layer *layer, const struct nhot_model_mem *mem,
 		   const struct nhot_model_cfg *cfg, struct nhot_model_table *table,

@@ -347,6 +347,138 @@ TEST(short_buffers_fail_both_with_erange)
 	EXPECT_EQ(0, bad);
 }
 
+/*
+ * Memory rewritten after the data checks, as a user thread could rewrite a
+ * buffer that an engine computes from: the stop hook's first call comes at
+ * the start of the first output row, after nhot_check_data() and before any
+ * output value uses a channel.
+ */
+struct rewrite_state {
+	struct layer_gen_case *c;
+	uint32_t chan;		/* the channel whose parameters change */
+	int kind;		/* which value it gets */
+	uint32_t row, index;	/* the weight code that changes */
+	uint32_t code;
+	int calls;
+};
+
+static int rewrite_params(void *arg)
+{
+	struct rewrite_state *st = arg;
+	struct nhot_chan_params *p = &st->c->params[st->chan];
+
+	if (++st->calls != 1)
+		return 0;
+	switch (st->kind) {
+	case 0:
+		p->shift = 0;		/* rq: 1 << -1 */
+		break;
+	case 1:
+		p->shift = 64;		/* rq: >> 64 */
+		break;
+	case 2:
+		p->shift = 0xffffffffu;
+		break;
+	case 3:
+		p->bias = NHOT_MAX_BIAS + 1;
+		break;
+	default:
+		p->mult = 0x80000000u;
+		break;
+	}
+	return 0;
+}
+
+/* The values an output uses are the values checked: out of range fails the job. */
+TEST(params_rewritten_during_run_fail_with_eoverflow)
+{
+	struct layer_gen_rng rng;
+	struct layer_gen_case c;
+	int i;
+
+	layer_gen_seed(&rng, test_seed() + 8);
+	for (i = 0; i < 500; i++) {
+		struct rewrite_state st = { .c = &c, .kind = i % 5 };
+		struct nhot_model_cfg cfg = { PE_COUNT, rewrite_params, &st };
+		struct nhot_model_counters mc;
+		struct nhot_model_mem m;
+
+		ASSERT_EQ(0, layer_gen_make(&rng, i % 2 ? NHOT_LAYER_CONV2D : NHOT_LAYER_FC,
+					    &c));
+		st.chan = layer_gen_below(&rng, c.layer.out_c);
+		m = mem_of(&c.t);
+		EXPECT_EQ(-EOVERFLOW, nhot_model_run(&c.layer, &m, &cfg, &table, &mc)) {
+			TH_LOG("case %d: kind %d, channel %u", i, st.kind, st.chan);
+		}
+		EXPECT_EQ(1, st.calls);
+		layer_gen_free(&c);
+	}
+}
+
+static int rewrite_code(void *arg)
+{
+	struct rewrite_state *st = arg;
+
+	if (++st->calls == 1)
+		put_code(st->c, st->row, st->index, st->code);
+	return 0;
+}
+
+/*
+ * A code made invalid after the checks reads as a zero weight, whatever
+ * table the workspace held before: the result is the reference's with that
+ * weight 0.
+ */
+TEST(code_rewritten_invalid_during_run_reads_as_zero)
+{
+	struct layer_gen_rng rng;
+	struct layer_gen_case c;
+	int i, tried = 0;
+
+	layer_gen_seed(&rng, test_seed() + 9);
+	for (i = 0; tried < 300 && i < 20000; i++) {
+		struct rewrite_state st = { .c = &c };
+		struct nhot_model_cfg cfg = { PE_COUNT, rewrite_code, &st };
+		struct nhot_model_counters mc;
+		struct nhot_counters rc;
+		struct nhot_model_mem m;
+		struct nhot_tensors t;
+		uint8_t *want;
+		int size, bits;
+
+		ASSERT_EQ(0, layer_gen_make(&rng, i % 2 ? NHOT_LAYER_CONV2D : NHOT_LAYER_FC,
+					    &c));
+		size = nhot_set_size(c.layer.w_n, c.layer.w_b);
+		bits = nhot_code_bits(c.layer.w_n, c.layer.w_b);
+		if (size == (1 << bits)) {
+			layer_gen_free(&c);
+			continue;
+		}
+		tried++;
+		st.row = layer_gen_below(&rng, c.shape.out_c);
+		st.index = layer_gen_below(&rng, c.shape.k);
+		st.code = size + layer_gen_below(&rng, (1 << bits) - size);
+		/* the reference: that weight 0, the middle code of the symmetric set */
+		want = malloc(c.shape.output_bytes);
+		ASSERT_NE(NULL, want);
+		put_code(&c, st.row, st.index, (uint32_t)(size - 1) / 2);
+		t = c.t;
+		t.output = want;
+		ASSERT_EQ(0, nhot_ref_run(&c.layer, &t, &rc));
+		/* a workspace full of the largest table's codes */
+		ASSERT_EQ(0, nhot_model_build_table(NHOT_MAX_N, NHOT_MAX_B, &table));
+		m = mem_of(&c.t);
+		EXPECT_EQ(0, nhot_model_run(&c.layer, &m, &cfg, &table, &mc));
+		EXPECT_EQ(0, memcmp(want, c.output, c.shape.output_bytes)) {
+			TH_LOG("case %d: code %u at row %u index %u", i, st.code, st.row,
+			       st.index);
+		}
+		free(want);
+		layer_gen_free(&c);
+	}
+	EXPECT_EQ(300, tried);
+}
+
 /* docs/engine.md: 64 per job, plus per output ceil(ops / pe_count) + 1. */
 TEST(cycle_model)
 {
