@@ -14,9 +14,9 @@
 # with the VM's parameters, so later tests still find their devices.
 
 KSFT_TIMEOUT=${KSFT_TIMEOUT:-120}
-KERNEL_BAD='WARNING:|BUG:|BUG |Oops|possible circular locking|possible recursive locking|lockdep|hung task|blocked for more than|kernel BUG|general protection|UBSAN|KASAN|refcount_t|Call Trace'
+KERNEL_BAD='WARNING:|DMA-API|BUG:|BUG |Oops|possible circular locking|possible recursive locking|lockdep|hung task|blocked for more than|kernel BUG|general protection|UBSAN|KASAN|refcount_t|Call Trace'
 # Boot banners of a debug kernel that name a checker without a finding.
-KERNEL_BENIGN='RCU lockdep checking is enabled'
+KERNEL_BENIGN='RCU lockdep checking is enabled|DMA-API: preallocated [0-9]* debug entries|DMA-API: debugging enabled by kernel config'
 
 # The lines of a kernel log file that report a problem.
 kernel_bad() {
