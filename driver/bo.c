@@ -7,19 +7,93 @@
  * handle in pages.  The handle table, each mapping and each job that uses the
  * buffer hold a reference, so BO_DESTROY only forgets the handle: the memory
  * lives until the last mapping is gone and the last job is released.
- * Per-file limits count the buffers in the handle table.
+ *
+ * Limits count memory, not handles: a buffer counts against its file's
+ * max_buffers and max_file_bytes from before its memory is allocated until
+ * it is freed.  Since a buffer can outlive its file (a mapping), the file's
+ * counts live in a small refcounted struct nhot_bo_account that the file and
+ * each of its buffers hold.
  */
+#include <linux/atomic.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
 #include "nhot_drv.h"
 
+/* Adds @bytes to @used unless the sum would exceed @limit. */
+static bool nhot_reserve_bytes(atomic64_t *used, u64 bytes, u64 limit)
+{
+	s64 old = atomic64_read(used);
+
+	do {
+		if (bytes > limit || old > limit - bytes)
+			return false;
+	} while (!atomic64_try_cmpxchg(used, &old, old + bytes));
+	return true;
+}
+
+static void nhot_bo_account_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct nhot_bo_account, ref));
+}
+
+static void nhot_bo_account_put(struct nhot_bo_account *acct)
+{
+	kref_put(&acct->ref, nhot_bo_account_free);
+}
+
+/* The file's account, created at its first BO_CREATE; NULL without memory. */
+static struct nhot_bo_account *nhot_bo_account_of(struct nhot_file *nf)
+{
+	struct nhot_bo_account *acct;
+
+	mutex_lock(&nf->lock);
+	acct = nf->bo_account;
+	if (!acct) {
+		acct = kzalloc(sizeof(*acct), GFP_KERNEL);
+		if (acct) {
+			kref_init(&acct->ref);
+			nf->bo_account = acct;
+		}
+	}
+	mutex_unlock(&nf->lock);
+	return acct;
+}
+
+/* Counts a buffer of @length bytes before anything is allocated for it. */
+static int nhot_bo_reserve(struct nhot_device *ndev, struct nhot_bo_account *acct,
+			   u64 length)
+{
+	const struct nhot_limits *lim = &ndev->limits;
+
+	if (!atomic_add_unless(&acct->nr_bos, 1, lim->max_buffers)) {
+		nhot_dbg(ndev, "BO_CREATE: file holds %u buffers\n", lim->max_buffers);
+		return -EMFILE;
+	}
+	if (!nhot_reserve_bytes(&acct->bytes, length, lim->max_file_bytes)) {
+		nhot_dbg(ndev, "BO_CREATE: file would hold more than %llu bytes\n",
+			 lim->max_file_bytes);
+		atomic_dec(&acct->nr_bos);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
+static void nhot_bo_unreserve(struct nhot_bo_account *acct, u64 length)
+{
+	atomic64_sub(length, &acct->bytes);
+	atomic_dec(&acct->nr_bos);
+}
+
+/* The last reference is gone. */
 static void nhot_bo_free(struct kref *ref)
 {
 	struct nhot_bo *bo = container_of(ref, struct nhot_bo, ref);
 
 	vfree(bo->vaddr);
+	nhot_bo_unreserve(bo->account, bo->length);
+	nhot_bo_account_put(bo->account);
 	nhot_objects_dec(&bo->ndev->objects, NHOT_OBJ_BOS);
 	nhot_device_put(bo->ndev);
 	kfree(bo);
@@ -52,10 +126,49 @@ struct nhot_bo *nhot_bo_lookup(struct nhot_file *nf, u32 handle)
 	return bo;
 }
 
+/*
+ * A buffer counted against the limits, with its memory, and no handle yet;
+ * an ERR_PTR when a limit refuses it or there is no memory.
+ */
+static struct nhot_bo *nhot_bo_alloc(struct nhot_file *nf, u64 length)
+{
+	struct nhot_device *ndev = nf->ndev;
+	struct nhot_bo_account *acct;
+	size_t size = PAGE_ALIGN(length);
+	struct nhot_bo *bo;
+	int ret;
+
+	acct = nhot_bo_account_of(nf);
+	if (!acct)
+		return ERR_PTR(-ENOMEM);
+	ret = nhot_bo_reserve(ndev, acct, length);
+	if (ret)
+		return ERR_PTR(ret);
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	if (!bo) {
+		nhot_bo_unreserve(acct, length);
+		return ERR_PTR(-ENOMEM);
+	}
+	/* from here on nhot_bo_free() undoes everything */
+	kref_init(&bo->ref);
+	kref_get(&ndev->ref);
+	bo->ndev = ndev;
+	nhot_objects_inc(&ndev->objects, NHOT_OBJ_BOS);
+	kref_get(&acct->ref);
+	bo->account = acct;
+	bo->length = length;
+	bo->size = size;
+	bo->vaddr = vmalloc_user(size);
+	if (!bo->vaddr) {
+		nhot_bo_put(bo);
+		return ERR_PTR(-ENOMEM);
+	}
+	return bo;
+}
+
 int nhot_bo_create(struct nhot_file *nf, struct nhot_bo_create *args)
 {
 	struct nhot_device *ndev = nf->ndev;
-	const struct nhot_limits *lim = &ndev->limits;
 	struct nhot_bo *bo;
 	u32 handle;
 	int ret;
@@ -68,56 +181,26 @@ int nhot_bo_create(struct nhot_file *nf, struct nhot_bo_create *args)
 		nhot_dbg(ndev, "BO_CREATE: length 0\n");
 		return -EINVAL;
 	}
-	if (args->length > lim->max_buffer_bytes) {
+	if (args->length > ndev->limits.max_buffer_bytes) {
 		nhot_dbg(ndev, "BO_CREATE: length %llu > %llu\n", args->length,
-			 lim->max_buffer_bytes);
+			 ndev->limits.max_buffer_bytes);
 		return -EFBIG;
 	}
 
-	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
-	if (!bo)
-		return -ENOMEM;
-	kref_init(&bo->ref);
-	kref_get(&ndev->ref);
-	bo->ndev = ndev;
-	nhot_objects_inc(&ndev->objects, NHOT_OBJ_BOS);
-	bo->length = args->length;
-	bo->size = PAGE_ALIGN(args->length);
-	bo->vaddr = vmalloc_user(bo->size);
-	if (!bo->vaddr) {
-		ret = -ENOMEM;
-		goto err_free_bo;
-	}
-
+	bo = nhot_bo_alloc(nf, args->length);
+	if (IS_ERR(bo))
+		return PTR_ERR(bo);
 	mutex_lock(&nf->lock);
-	if (nf->nr_bos >= lim->max_buffers) {
-		nhot_dbg(ndev, "BO_CREATE: file holds %u buffers\n", nf->nr_bos);
-		ret = -EMFILE;
-		goto err_unlock;
-	}
-	if (nf->bo_bytes + bo->length > lim->max_file_bytes) {
-		nhot_dbg(ndev, "BO_CREATE: file would hold %llu bytes\n",
-			 nf->bo_bytes + bo->length);
-		ret = -EDQUOT;
-		goto err_unlock;
-	}
 	ret = xa_alloc_cyclic(&nf->bos, &handle, bo, xa_limit_32b, &nf->next_handle,
 			      GFP_KERNEL);
-	if (ret < 0)
-		goto err_unlock;
-	nf->nr_bos++;
-	nf->bo_bytes += bo->length;
 	mutex_unlock(&nf->lock);
-
+	if (ret < 0) {
+		nhot_bo_put(bo);
+		return ret;
+	}
 	args->handle = handle;
 	args->mmap_offset = (u64)handle << PAGE_SHIFT;
 	return 0;
-
-err_unlock:
-	mutex_unlock(&nf->lock);
-err_free_bo:
-	nhot_bo_put(bo);
-	return ret;
 }
 
 int nhot_bo_destroy(struct nhot_file *nf, struct nhot_bo_destroy *args)
@@ -131,10 +214,6 @@ int nhot_bo_destroy(struct nhot_file *nf, struct nhot_bo_destroy *args)
 	}
 	mutex_lock(&nf->lock);
 	bo = args->handle ? xa_erase(&nf->bos, args->handle) : NULL;
-	if (bo) {
-		nf->nr_bos--;
-		nf->bo_bytes -= bo->length;
-	}
 	mutex_unlock(&nf->lock);
 	if (!bo) {
 		nhot_dbg(nf->ndev, "BO_DESTROY: no handle %u\n", args->handle);
@@ -195,23 +274,24 @@ int nhot_bo_mmap(struct nhot_file *nf, struct vm_area_struct *vma)
 	if (vma->vm_end - vma->vm_start > bo->size) {
 		nhot_dbg(nf->ndev, "mmap: %lu bytes > buffer of %zu\n",
 			 vma->vm_end - vma->vm_start, bo->size);
-		ret = -EINVAL;
-		goto err_put;
+		nhot_bo_put(bo);
+		return -EINVAL;
 	}
 	ret = remap_vmalloc_range(vma, bo->vaddr, 0);
-	if (ret)
-		goto err_put;
+	if (ret) {
+		nhot_bo_put(bo);
+		return ret;
+	}
 	vma->vm_private_data = bo;
 	vma->vm_ops = &nhot_bo_vm_ops;
 	nhot_objects_inc(&bo->ndev->objects, NHOT_OBJ_MAPPINGS);
 	return 0;
-
-err_put:
-	nhot_bo_put(bo);
-	return ret;
 }
 
-/* The file is closing: forget every handle; mappings keep their buffers. */
+/*
+ * The file is closing: forget every handle; mappings keep their buffers,
+ * which keep the file's account until they are freed.
+ */
 void nhot_bo_release_all(struct nhot_file *nf)
 {
 	struct nhot_bo *bo;
@@ -221,6 +301,7 @@ void nhot_bo_release_all(struct nhot_file *nf)
 		xa_erase(&nf->bos, handle);
 		nhot_bo_put(bo);
 	}
-	nf->nr_bos = 0;
-	nf->bo_bytes = 0;
+	if (nf->bo_account)
+		nhot_bo_account_put(nf->bo_account);
+	nf->bo_account = NULL;
 }
