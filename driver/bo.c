@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nhot buffer objects: zeroed vmalloc_user() memory that userspace maps with
- * mmap() and jobs read and write.
+ * nhot buffer objects: zeroed pages charged to the creator's memory cgroup,
+ * vmap()ed for the engines and mapped into userspace with
+ * remap_vmalloc_range().
  *
  * A buffer is named by a handle private to its file; its mmap offset is the
  * handle in pages.  The handle table, each mapping and each job that uses the
@@ -9,17 +10,30 @@
  * lives until the last mapping is gone and the last job is released.
  *
  * Limits count memory, not handles: a buffer counts against its file's
- * max_buffers and max_file_bytes from before its memory is allocated until
- * it is freed.  Since a buffer can outlive its file (a mapping), the file's
- * counts live in a small refcounted struct nhot_bo_account that the file and
- * each of its buffers hold.
+ * max_buffers and max_file_bytes, and against the module-wide max_total_bytes,
+ * from before its pages are allocated until they are freed.  Since a buffer
+ * can outlive its file (a mapping), the file's counts live in a small
+ * refcounted struct nhot_bo_account that the file and each of its buffers
+ * hold.
  */
 #include <linux/atomic.h>
+#include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
 #include "nhot_drv.h"
+
+/*
+ * Everything BO_CREATE allocates is charged to the caller's memory cgroup;
+ * over the cgroup's memory.max (or when the system is out of memory) the
+ * allocation fails and BO_CREATE returns -ENOMEM instead of waking the OOM
+ * killer.  No allocation warning: the size is the caller's choice.
+ */
+#define NHOT_BO_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+/* Page bytes of all buffers of all files of all devices (max_total_bytes). */
+static atomic64_t nhot_total_bytes = ATOMIC64_INIT(0);
 
 /* Adds @bytes to @used unless the sum would exceed @limit. */
 static bool nhot_reserve_bytes(atomic64_t *used, u64 bytes, u64 limit)
@@ -51,7 +65,7 @@ static struct nhot_bo_account *nhot_bo_account_of(struct nhot_file *nf)
 	mutex_lock(&nf->lock);
 	acct = nf->bo_account;
 	if (!acct) {
-		acct = kzalloc(sizeof(*acct), GFP_KERNEL);
+		acct = kzalloc(sizeof(*acct), NHOT_BO_GFP);
 		if (acct) {
 			kref_init(&acct->ref);
 			nf->bo_account = acct;
@@ -61,9 +75,12 @@ static struct nhot_bo_account *nhot_bo_account_of(struct nhot_file *nf)
 	return acct;
 }
 
-/* Counts a buffer of @length bytes before anything is allocated for it. */
+/*
+ * Counts a buffer of @length bytes (@size in pages) against the file's and
+ * the module's limits, before anything is allocated for it.
+ */
 static int nhot_bo_reserve(struct nhot_device *ndev, struct nhot_bo_account *acct,
-			   u64 length)
+			   u64 length, size_t size)
 {
 	const struct nhot_limits *lim = &ndev->limits;
 
@@ -77,22 +94,62 @@ static int nhot_bo_reserve(struct nhot_device *ndev, struct nhot_bo_account *acc
 		atomic_dec(&acct->nr_bos);
 		return -EDQUOT;
 	}
+	if (!nhot_reserve_bytes(&nhot_total_bytes, size, nhot_max_total_bytes())) {
+		nhot_dbg(ndev, "BO_CREATE: buffers would exceed max_total_bytes %llu\n",
+			 nhot_max_total_bytes());
+		atomic64_sub(length, &acct->bytes);
+		atomic_dec(&acct->nr_bos);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
-static void nhot_bo_unreserve(struct nhot_bo_account *acct, u64 length)
+static void nhot_bo_unreserve(struct nhot_bo_account *acct, u64 length, size_t size)
 {
+	atomic64_sub(size, &nhot_total_bytes);
 	atomic64_sub(length, &acct->bytes);
 	atomic_dec(&acct->nr_bos);
 }
 
-/* The last reference is gone. */
+/* Allocates the zeroed pages and maps them for the engines. */
+static int nhot_bo_alloc_pages(struct nhot_bo *bo)
+{
+	unsigned long i;
+
+	bo->pages = kvcalloc(bo->nr_pages, sizeof(*bo->pages), NHOT_BO_GFP);
+	if (!bo->pages)
+		return -ENOMEM;
+	for (i = 0; i < bo->nr_pages; i++) {
+		bo->pages[i] = alloc_page(NHOT_BO_GFP | __GFP_ZERO);
+		if (!bo->pages[i])
+			return -ENOMEM;
+	}
+	/* VM_USERMAP: remap_vmalloc_range() maps it into userspace */
+	bo->vaddr = vmap(bo->pages, bo->nr_pages, VM_MAP | VM_USERMAP, PAGE_KERNEL);
+	return bo->vaddr ? 0 : -ENOMEM;
+}
+
+/* Frees what nhot_bo_alloc_pages() got, also after it failed half way. */
+static void nhot_bo_free_pages(struct nhot_bo *bo)
+{
+	unsigned long i;
+
+	if (bo->vaddr)
+		vunmap(bo->vaddr);
+	if (!bo->pages)
+		return;
+	for (i = 0; i < bo->nr_pages && bo->pages[i]; i++)
+		__free_page(bo->pages[i]);
+	kvfree(bo->pages);
+}
+
+/* The last reference is gone (process context: vunmap() may sleep). */
 static void nhot_bo_free(struct kref *ref)
 {
 	struct nhot_bo *bo = container_of(ref, struct nhot_bo, ref);
 
-	vfree(bo->vaddr);
-	nhot_bo_unreserve(bo->account, bo->length);
+	nhot_bo_free_pages(bo);
+	nhot_bo_unreserve(bo->account, bo->length, bo->size);
 	nhot_bo_account_put(bo->account);
 	nhot_objects_dec(&bo->ndev->objects, NHOT_OBJ_BOS);
 	nhot_device_put(bo->ndev);
@@ -127,8 +184,8 @@ struct nhot_bo *nhot_bo_lookup(struct nhot_file *nf, u32 handle)
 }
 
 /*
- * A buffer counted against the limits, with its memory, and no handle yet;
- * an ERR_PTR when a limit refuses it or there is no memory.
+ * A buffer counted against the limits, with its pages, and no handle yet;
+ * an ERR_PTR when a limit or the memory (cgroup) refuses it.
  */
 static struct nhot_bo *nhot_bo_alloc(struct nhot_file *nf, u64 length)
 {
@@ -141,12 +198,12 @@ static struct nhot_bo *nhot_bo_alloc(struct nhot_file *nf, u64 length)
 	acct = nhot_bo_account_of(nf);
 	if (!acct)
 		return ERR_PTR(-ENOMEM);
-	ret = nhot_bo_reserve(ndev, acct, length);
+	ret = nhot_bo_reserve(ndev, acct, length, size);
 	if (ret)
 		return ERR_PTR(ret);
-	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	bo = kzalloc(sizeof(*bo), NHOT_BO_GFP);
 	if (!bo) {
-		nhot_bo_unreserve(acct, length);
+		nhot_bo_unreserve(acct, length, size);
 		return ERR_PTR(-ENOMEM);
 	}
 	/* from here on nhot_bo_free() undoes everything */
@@ -158,10 +215,12 @@ static struct nhot_bo *nhot_bo_alloc(struct nhot_file *nf, u64 length)
 	bo->account = acct;
 	bo->length = length;
 	bo->size = size;
-	bo->vaddr = vmalloc_user(size);
-	if (!bo->vaddr) {
+	bo->nr_pages = size >> PAGE_SHIFT;
+	ret = nhot_bo_alloc_pages(bo);
+	if (ret) {
+		nhot_dbg(ndev, "BO_CREATE: no memory for %zu bytes\n", size);
 		nhot_bo_put(bo);
-		return ERR_PTR(-ENOMEM);
+		return ERR_PTR(ret);
 	}
 	return bo;
 }
@@ -192,7 +251,7 @@ int nhot_bo_create(struct nhot_file *nf, struct nhot_bo_create *args)
 		return PTR_ERR(bo);
 	mutex_lock(&nf->lock);
 	ret = xa_alloc_cyclic(&nf->bos, &handle, bo, xa_limit_32b, &nf->next_handle,
-			      GFP_KERNEL);
+			      GFP_KERNEL_ACCOUNT);
 	mutex_unlock(&nf->lock);
 	if (ret < 0) {
 		nhot_bo_put(bo);

@@ -219,11 +219,13 @@ struct nhot_bo_account {
 };
 
 /**
- * struct nhot_bo - a buffer object: zeroed vmalloc memory shared with userspace
+ * struct nhot_bo - a buffer object: zeroed pages shared with userspace
  * @ref: the handle table, mappings, jobs
  * @ndev: the device (a reference; counts the buffer in its objects)
  * @account: its file's account (a reference)
- * @vaddr: kernel address
+ * @pages: @nr_pages pages, charged to the creator's memory cgroup
+ * @nr_pages: @size in pages
+ * @vaddr: kernel address: @pages vmap()ed (vmalloc_to_page() works on it)
  * @length: bytes asked for
  * @size: bytes allocated (whole pages)
  */
@@ -231,6 +233,8 @@ struct nhot_bo {
 	struct kref ref;
 	struct nhot_device *ndev;
 	struct nhot_bo_account *account;
+	struct page **pages;
+	unsigned long nr_pages;
 	void *vaddr;
 	u64 length;
 	size_t size;
@@ -295,6 +299,7 @@ static inline bool nhot_job_final(u32 status)
 
 /* main.c: module parameters */
 void nhot_default_limits(struct nhot_limits *limits);
+u64 nhot_max_total_bytes(void);
 
 /* dev.c */
 struct nhot_device *nhot_device_create(u32 engine_kind);

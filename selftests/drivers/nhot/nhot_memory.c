@@ -3,12 +3,18 @@
  * nhot buffer memory (docs/uapi.md, BO_CREATE, mmap and section 4):
  *  - a buffer counts against its file's limits until its memory is freed:
  *    destroyed buffers that unreleased jobs or mappings still hold cannot
- *    pin more than max_file_bytes.
+ *    pin more than max_file_bytes;
+ *  - buffers are charged to the creator's memory cgroup: over memory.max
+ *    BO_CREATE fails with ENOMEM, and nothing is OOM-killed.
  * One variant per engine kind (sim, pci).
  */
+#include <sys/mount.h>
+#include <sys/stat.h>
+
 #include "nhot_util.h"
 
 #define PAGE		4096UL
+#define CGROUP_ROOT	"/sys/fs/cgroup"
 
 FIXTURE(memory) {
 	int dev;
@@ -16,6 +22,7 @@ FIXTURE(memory) {
 	struct nhot_info info;
 	struct nhot_fc fc;
 	struct nhot_fc_bos bos;
+	char cgroup[64];	/* the memcg test's group, removed in teardown */
 };
 
 FIXTURE_VARIANT(memory) {
@@ -45,6 +52,16 @@ FIXTURE_TEARDOWN(memory)
 {
 	if (self->fd >= 0)
 		close(self->fd);
+	if (self->cgroup[0]) {
+		/* back to the root group, so that ours can go */
+		FILE *f = fopen(CGROUP_ROOT "/cgroup.procs", "w");
+
+		if (f) {
+			fprintf(f, "%d\n", getpid());
+			fclose(f);
+		}
+		rmdir(self->cgroup);
+	}
 }
 
 /* Submits one FC job whose output is the first bytes of buffer @out. */
@@ -181,6 +198,122 @@ TEST_F(memory, mapping_outlives_file)
 	ASSERT_EQ(0x5a, p[0]);
 	ASSERT_EQ(0, munmap(p, PAGE));
 	close(fd2);
+}
+
+/* ---- memory cgroups ---------------------------------------------------- */
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = strlen(text), n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	close(fd);
+	return n == len ? 0 : (n < 0 ? -errno : -EIO);
+}
+
+/* The value of "key N" in a flat-keyed file (memory.events, /proc/vmstat). */
+static long long read_key(const char *path, const char *key)
+{
+	char name[64];
+	long long val;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &val) == 2) {
+		if (!strcmp(name, key)) {
+			fclose(f);
+			return val;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
+static long long read_number(const char *path)
+{
+	long long val = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
+}
+
+/* cgroup2 at CGROUP_ROOT with the memory controller for children, or a reason. */
+static const char *cgroup2_memory(void)
+{
+	static char controllers[256];
+	FILE *f;
+
+	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", CGROUP_ROOT, "cgroup2", 0, NULL))
+		return "cannot mount cgroup2";
+	f = fopen(CGROUP_ROOT "/cgroup.controllers", "r");
+	if (!f)
+		return "no cgroup.controllers";
+	if (!fgets(controllers, sizeof(controllers), f))
+		controllers[0] = 0;
+	fclose(f);
+	if (!strstr(controllers, "memory"))
+		return "no memory controller (CONFIG_MEMCG)";
+	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
+		return "cannot enable the memory controller";
+	return NULL;
+}
+
+/*
+ * In a group with memory.max 16 MiB: a 4 MiB buffer is charged to the group
+ * (memory.current grows by it, and shrinks when it is destroyed); a buffer
+ * beyond memory.max fails with ENOMEM; the process survives and nothing,
+ * in the group or outside, is OOM-killed.
+ */
+TEST_F(memory, memcg_charged_and_enomem)
+{
+	const uint64_t big = self->info.max_buffer_bytes;
+	const char *why = cgroup2_memory();
+	long long oom_kills, before, charged, after;
+	char path[128], pid[16];
+	uint32_t h;
+
+	if (why)
+		SKIP(return, "%s", why);
+	if (big <= (32ULL << 20))
+		SKIP(return, "max_buffer_bytes %llu: no buffer beyond memory.max",
+		     (unsigned long long)big);
+	oom_kills = read_key("/proc/vmstat", "oom_kill");
+	snprintf(self->cgroup, sizeof(self->cgroup), CGROUP_ROOT "/nhot_memory.%d", getpid());
+	ASSERT_EQ(0, mkdir(self->cgroup, 0755)) TH_LOG("%s: %s", self->cgroup, strerror(errno));
+	snprintf(path, sizeof(path), "%s/memory.max", self->cgroup);
+	ASSERT_EQ(0, write_file(path, "16777216"));
+	snprintf(path, sizeof(path), "%s/cgroup.procs", self->cgroup);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(0, write_file(path, pid));
+
+	snprintf(path, sizeof(path), "%s/memory.current", self->cgroup);
+	before = read_number(path);
+	test_cmd_bo_create(self->fd, 4 << 20, &h, NULL);
+	charged = read_number(path);
+	ASSERT_LE(before + (3 << 20), charged) TH_LOG("memory.current %lld -> %lld", before,
+						      charged);
+	test_cmd_bo_destroy(self->fd, h);
+	after = read_number(path);
+	ASSERT_GE(charged - (3 << 20), after) TH_LOG("memory.current %lld -> %lld", charged,
+						     after);
+
+	test_err_bo_create(ENOMEM, self->fd, big);
+	/* still alive, and the group still works below its limit */
+	test_cmd_bo_create(self->fd, 4 << 20, &h, NULL);
+	test_cmd_bo_destroy(self->fd, h);
+	snprintf(path, sizeof(path), "%s/memory.events", self->cgroup);
+	ASSERT_EQ(0, read_key(path, "oom_kill"));
+	ASSERT_EQ(oom_kills, read_key("/proc/vmstat", "oom_kill"));
 }
 
 TEST_HARNESS_MAIN
