@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * nhot buffer objects: zeroed pages charged to the creator's memory cgroup,
- * vmap()ed for the engines and mapped into userspace with
- * remap_vmalloc_range().
+ * vmap()ed for the engines and mapped into userspace page by page on fault.
  *
  * A buffer is named by a handle private to its file; its mmap offset is the
  * handle in pages.  The handle table, each mapping and each job that uses the
@@ -34,6 +33,14 @@
 
 /* Page bytes of all buffers of all files of all devices (max_total_bytes). */
 static atomic64_t nhot_total_bytes = ATOMIC64_INIT(0);
+
+#ifndef NHOT_HAVE_VM_FLAGS_SET
+/* Before 6.3 vm_flags is written directly (the mmap lock is held). */
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
 
 /* Adds @bytes to @used unless the sum would exceed @limit. */
 static bool nhot_reserve_bytes(atomic64_t *used, u64 bytes, u64 limit)
@@ -124,8 +131,7 @@ static int nhot_bo_alloc_pages(struct nhot_bo *bo)
 		if (!bo->pages[i])
 			return -ENOMEM;
 	}
-	/* VM_USERMAP: remap_vmalloc_range() maps it into userspace */
-	bo->vaddr = vmap(bo->pages, bo->nr_pages, VM_MAP | VM_USERMAP, PAGE_KERNEL);
+	bo->vaddr = vmap(bo->pages, bo->nr_pages, VM_MAP, PAGE_KERNEL);
 	return bo->vaddr ? 0 : -ENOMEM;
 }
 
@@ -249,9 +255,11 @@ int nhot_bo_create(struct nhot_file *nf, struct nhot_bo_create *args)
 	bo = nhot_bo_alloc(nf, args->length);
 	if (IS_ERR(bo))
 		return PTR_ERR(bo);
+	/* sets bo->handle before a lookup (mmap, fault) can find the buffer */
 	mutex_lock(&nf->lock);
-	ret = xa_alloc_cyclic(&nf->bos, &handle, bo, xa_limit_32b, &nf->next_handle,
+	ret = xa_alloc_cyclic(&nf->bos, &bo->handle, bo, xa_limit_32b, &nf->next_handle,
 			      GFP_KERNEL_ACCOUNT);
+	handle = bo->handle;	/* BO_DESTROY may free bo once the lock is gone */
 	mutex_unlock(&nf->lock);
 	if (ret < 0) {
 		nhot_bo_put(bo);
@@ -299,9 +307,28 @@ static void nhot_bo_vm_close(struct vm_area_struct *vma)
 	nhot_bo_put(bo);
 }
 
+/*
+ * A page of the mapping is touched for the first time, or again after
+ * MADV_DONTNEED (or any other zap): hand out the buffer's page, so the
+ * mapping always shows the buffer's bytes.
+ */
+static vm_fault_t nhot_bo_vm_fault(struct vm_fault *vmf)
+{
+	struct nhot_bo *bo = vmf->vma->vm_private_data;
+	/* the mapping's offset in pages is the handle plus the page's index */
+	pgoff_t index = vmf->pgoff - bo->handle;
+
+	if (vmf->pgoff < bo->handle || index >= bo->nr_pages)
+		return VM_FAULT_SIGBUS;
+	get_page(bo->pages[index]);
+	vmf->page = bo->pages[index];
+	return 0;
+}
+
 static const struct vm_operations_struct nhot_bo_vm_ops = {
 	.open = nhot_bo_vm_open,
 	.close = nhot_bo_vm_close,
+	.fault = nhot_bo_vm_fault,
 };
 
 /**
@@ -309,12 +336,13 @@ static const struct vm_operations_struct nhot_bo_vm_ops = {
  * @nf: the file
  * @vma: a shared mapping whose offset is a buffer's mmap_offset
  *
+ * The pages are mapped on fault (nhot_bo_vm_fault()).
+ *
  * Return: 0 or -EINVAL (private mapping, no such buffer, too long).
  */
 int nhot_bo_mmap(struct nhot_file *nf, struct vm_area_struct *vma)
 {
 	struct nhot_bo *bo;
-	int ret;
 
 	/* MAP_SHARED of a writable file: the engine writes these pages too */
 	if (!(vma->vm_flags & VM_SHARED)) {
@@ -336,11 +364,7 @@ int nhot_bo_mmap(struct nhot_file *nf, struct vm_area_struct *vma)
 		nhot_bo_put(bo);
 		return -EINVAL;
 	}
-	ret = remap_vmalloc_range(vma, bo->vaddr, 0);
-	if (ret) {
-		nhot_bo_put(bo);
-		return ret;
-	}
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_private_data = bo;
 	vma->vm_ops = &nhot_bo_vm_ops;
 	nhot_objects_inc(&bo->ndev->objects, NHOT_OBJ_MAPPINGS);

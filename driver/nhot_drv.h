@@ -223,6 +223,7 @@ struct nhot_bo_account {
  * @ref: the handle table, mappings, jobs
  * @ndev: the device (a reference; counts the buffer in its objects)
  * @account: its file's account (a reference)
+ * @handle: its handle in the file's table; its mmap offset in pages
  * @pages: @nr_pages pages, charged to the creator's memory cgroup
  * @nr_pages: @size in pages
  * @vaddr: kernel address: @pages vmap()ed (vmalloc_to_page() works on it)
@@ -233,6 +234,7 @@ struct nhot_bo {
 	struct kref ref;
 	struct nhot_device *ndev;
 	struct nhot_bo_account *account;
+	u32 handle;
 	struct page **pages;
 	unsigned long nr_pages;
 	void *vaddr;

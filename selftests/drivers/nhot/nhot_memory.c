@@ -5,11 +5,14 @@
  *    destroyed buffers that unreleased jobs or mappings still hold cannot
  *    pin more than max_file_bytes;
  *  - buffers are charged to the creator's memory cgroup: over memory.max
- *    BO_CREATE fails with ENOMEM, and nothing is OOM-killed.
+ *    BO_CREATE fails with ENOMEM, and nothing is OOM-killed;
+ *  - a mapping behaves like memory: after MADV_DONTNEED, and in a child of
+ *    fork(), it shows the buffer's bytes, for userspace and for the engine.
  * One variant per engine kind (sim, pci).
  */
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "nhot_util.h"
 
@@ -314,6 +317,95 @@ TEST_F(memory, memcg_charged_and_enomem)
 	snprintf(path, sizeof(path), "%s/memory.events", self->cgroup);
 	ASSERT_EQ(0, read_key(path, "oom_kill"));
 	ASSERT_EQ(oom_kills, read_key("/proc/vmstat", "oom_kill"));
+}
+
+/* ---- mappings behave like memory --------------------------------------- */
+
+/* After MADV_DONTNEED the mapping shows the buffer's bytes again. */
+TEST_F(memory, madv_dontneed_keeps_bytes)
+{
+	const size_t len = 3 * PAGE;
+	uint8_t *p, *q;
+	uint64_t off;
+	uint32_t h;
+
+	test_cmd_bo_create(self->fd, len, &h, &off);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, off);
+	ASSERT_NE(MAP_FAILED, p);
+	for (size_t i = 0; i < len; i++)
+		p[i] = i * 7 + 1;
+	ASSERT_EQ(0, madvise(p, len, MADV_DONTNEED));
+	for (size_t i = 0; i < len; i++) {
+		ASSERT_EQ((uint8_t)(i * 7 + 1), p[i]) TH_LOG("byte %zu", i);
+	}
+	/* a second mapping of the buffer shares the same pages */
+	q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, off);
+	ASSERT_NE(MAP_FAILED, q);
+	ASSERT_EQ(0, madvise(p + PAGE, PAGE, MADV_DONTNEED));
+	q[PAGE + 5] = 0xee;
+	ASSERT_EQ(0xee, p[PAGE + 5]);
+	ASSERT_EQ(0, munmap(q, len));
+	ASSERT_EQ(0, munmap(p, len));
+}
+
+/*
+ * The engine and the mapping see the same bytes across MADV_DONTNEED: a job
+ * reads what userspace wrote after the pages were dropped, and its output
+ * is visible through a mapping whose pages were dropped after it ran.
+ */
+TEST_F(memory, madv_dontneed_engine_sees_same_bytes)
+{
+	struct nhot_fc_bos *b = &self->bos;
+	uint8_t *maps[] = { b->in_map, b->w_map, b->params_map, b->out_map };
+	struct nhot_job job;
+	uint64_t id;
+
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(0, madvise(maps[i], NHOT_FC_BO_BYTES, MADV_DONTNEED));
+	}
+	nhot_fc_job(&self->fc, b, 0, &job);
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(0, madvise(maps[i], NHOT_FC_BO_BYTES, MADV_DONTNEED));
+	}
+	test_cmd_submit(self->fd, &job, 1, &id);
+	release_jobs(_metadata, self->fd, id, 1);
+	ASSERT_TRUE(nhot_fc_output_ok(&self->fc, b, 0));
+	ASSERT_EQ(0, madvise(b->out_map, NHOT_FC_BO_BYTES, MADV_DONTNEED));
+	ASSERT_TRUE(nhot_fc_output_ok(&self->fc, b, 0));
+}
+
+/*
+ * A child of fork() sees the buffer through the mapping it inherited: its
+ * page tables start empty (shared file mappings are not copied), so this
+ * too takes the fault handler.
+ */
+TEST_F(memory, fork_child_sees_bytes)
+{
+	uint8_t *p;
+	uint64_t off;
+	uint32_t h;
+	pid_t pid;
+	int status;
+
+	test_cmd_bo_create(self->fd, 2 * PAGE, &h, &off);
+	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, off);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 0x11;
+	p[PAGE + 1] = 0x22;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* the child writes, the parent reads */
+		int ok = p[0] == 0x11 && p[PAGE + 1] == 0x22;
+
+		p[PAGE + 2] = 0x33;
+		_exit(ok ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child: status %#x", status);
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0x33, p[PAGE + 2]);
+	ASSERT_EQ(0, munmap(p, 2 * PAGE));
 }
 
 TEST_HARNESS_MAIN
