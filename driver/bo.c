@@ -40,6 +40,11 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
 }
+
+static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags &= ~flags;
+}
 #endif
 
 /* Adds @bytes to @used unless the sum would exceed @limit. */
@@ -336,9 +341,12 @@ static const struct vm_operations_struct nhot_bo_vm_ops = {
  * @nf: the file
  * @vma: a shared mapping whose offset is a buffer's mmap_offset
  *
- * The pages are mapped on fault (nhot_bo_vm_fault()).
+ * The pages are mapped on fault (nhot_bo_vm_fault()).  The mapping can never
+ * be executable: PROT_EXEC is refused, and VM_MAYEXEC is cleared so that
+ * mprotect() cannot add it later.
  *
- * Return: 0 or -EINVAL (private mapping, no such buffer, too long).
+ * Return: 0, -EINVAL (private mapping, no such buffer, too long) or -EPERM
+ * (PROT_EXEC).
  */
 int nhot_bo_mmap(struct nhot_file *nf, struct vm_area_struct *vma)
 {
@@ -348,6 +356,10 @@ int nhot_bo_mmap(struct nhot_file *nf, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_SHARED)) {
 		nhot_dbg(nf->ndev, "mmap: private mapping\n");
 		return -EINVAL;
+	}
+	if (vma->vm_flags & VM_EXEC) {
+		nhot_dbg(nf->ndev, "mmap: executable mapping\n");
+		return -EPERM;
 	}
 	if (!vma->vm_pgoff || vma->vm_pgoff > U32_MAX) {
 		nhot_dbg(nf->ndev, "mmap: offset %#lx names no buffer\n", vma->vm_pgoff);
@@ -365,6 +377,7 @@ int nhot_bo_mmap(struct nhot_file *nf, struct vm_area_struct *vma)
 		return -EINVAL;
 	}
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_private_data = bo;
 	vma->vm_ops = &nhot_bo_vm_ops;
 	nhot_objects_inc(&bo->ndev->objects, NHOT_OBJ_MAPPINGS);

@@ -7,7 +7,8 @@
  *  - buffers are charged to the creator's memory cgroup: over memory.max
  *    BO_CREATE fails with ENOMEM, and nothing is OOM-killed;
  *  - a mapping behaves like memory: after MADV_DONTNEED, and in a child of
- *    fork(), it shows the buffer's bytes, for userspace and for the engine.
+ *    fork(), it shows the buffer's bytes, for userspace and for the engine;
+ *  - mappings are never executable (PROT_EXEC: EPERM; mprotect: EACCES).
  * One variant per engine kind (sim, pci).
  */
 #include <sys/mount.h>
@@ -406,6 +407,29 @@ TEST_F(memory, fork_child_sees_bytes)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	ASSERT_EQ(0x33, p[PAGE + 2]);
 	ASSERT_EQ(0, munmap(p, 2 * PAGE));
+}
+
+/* ---- never executable --------------------------------------------------- */
+
+TEST_F(memory, prot_exec_refused)
+{
+	uint64_t off;
+	uint32_t h;
+	void *p;
+
+	test_cmd_bo_create(self->fd, PAGE, &h, &off);
+	p = mmap(NULL, PAGE, PROT_READ | PROT_EXEC, MAP_SHARED, self->fd, off);
+	ASSERT_EQ(MAP_FAILED, p);
+	ASSERT_EQ(EPERM, errno);
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED, self->fd, off);
+	ASSERT_EQ(MAP_FAILED, p);
+	ASSERT_EQ(EPERM, errno);
+	/* mprotect() cannot add it later */
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->fd, off);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_ERRNO(EACCES, mprotect(p, PAGE, PROT_READ | PROT_EXEC));
+	ASSERT_EQ(0, mprotect(p, PAGE, PROT_READ));
+	ASSERT_EQ(0, munmap(p, PAGE));
 }
 
 TEST_HARNESS_MAIN
