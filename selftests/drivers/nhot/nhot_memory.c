@@ -8,11 +8,13 @@
  *    BO_CREATE fails with ENOMEM, and nothing is OOM-killed;
  *  - a mapping behaves like memory: after MADV_DONTNEED, and in a child of
  *    fork(), it shows the buffer's bytes, for userspace and for the engine;
- *  - mappings are never executable (PROT_EXEC: EPERM; mprotect: EACCES).
+ *  - mappings are never executable (PROT_EXEC: EPERM; mprotect: EACCES);
+ *  - max_total_bytes caps the buffers of all files (reloads the module).
  * One variant per engine kind (sim, pci).
  */
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "nhot_util.h"
@@ -430,6 +432,95 @@ TEST_F(memory, prot_exec_refused)
 	EXPECT_ERRNO(EACCES, mprotect(p, PAGE, PROT_READ | PROT_EXEC));
 	ASSERT_EQ(0, mprotect(p, PAGE, PROT_READ));
 	ASSERT_EQ(0, munmap(p, PAGE));
+}
+
+/* ---- max_total_bytes: all buffers of all files ------------------------- */
+
+#define PARAM_TOTAL	"/sys/module/nhot/parameters/max_total_bytes"
+#define TOTAL_CAP	(12ULL << 20)
+
+static const char *module_path(void)
+{
+	const char *p = getenv("NHOT_MODULE");
+
+	return p && *p ? p : "/lib/modules/nhot.ko";
+}
+
+static int load_module(const char *params)
+{
+	int fd = open(module_path(), O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, params, 0);
+	close(fd);
+	return ret;
+}
+
+static int unload_module(void)
+{
+	return syscall(SYS_delete_module, "nhot", O_NONBLOCK);
+}
+
+FIXTURE(total) {
+	int fd[2];
+};
+
+FIXTURE_SETUP(total)
+{
+	self->fd[0] = self->fd[1] = -1;
+	if (!nhot_module_loaded())
+		SKIP(return, "nhot module not loaded");
+	if (access(module_path(), R_OK))
+		SKIP(return, "no module file %s", module_path());
+}
+
+/* Back to the module as the VM loaded it. */
+FIXTURE_TEARDOWN(total)
+{
+	const char *params = getenv("NHOT_MODULE_PARAMS");
+
+	for (int i = 0; i < 2; i++)
+		if (self->fd[i] >= 0)
+			close(self->fd[i]);
+	if (nhot_module_loaded() && unload_module())
+		return;
+	load_module(params ? params : "");
+}
+
+/*
+ * The default cap is half of the RAM; a module loaded with
+ * max_total_bytes=12 MiB refuses (ENOMEM) a buffer of a second file that
+ * would pass it, though that file is far below its own limits.
+ */
+TEST_F(total, max_total_bytes)
+{
+	const char *vm_params = getenv("NHOT_MODULE_PARAMS");
+	long long def = read_number(PARAM_TOTAL);
+	char params[256];
+	uint32_t h0, h1;
+
+	ASSERT_LT(0, def) TH_LOG("no max_total_bytes parameter");
+	ASSERT_GE((long long)(sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / 2), def);
+
+	ASSERT_EQ(0, unload_module()) TH_LOG("unload: %s", strerror(errno));
+	snprintf(params, sizeof(params), "%s max_total_bytes=%llu", vm_params ? vm_params : "",
+		 TOTAL_CAP);
+	ASSERT_EQ(0, load_module(params)) TH_LOG("load %s: %s", params, strerror(errno));
+	ASSERT_EQ((long long)TOTAL_CAP, read_number(PARAM_TOTAL));
+
+	self->fd[0] = nhot_open_dev(0);
+	self->fd[1] = nhot_open_dev(0);
+	ASSERT_LE(0, self->fd[0]);
+	ASSERT_LE(0, self->fd[1]);
+	test_cmd_bo_create(self->fd[0], 8 << 20, &h0, NULL);
+	test_err_bo_create(ENOMEM, self->fd[1], 8 << 20);
+	test_cmd_bo_create(self->fd[1], 4 << 20, &h1, NULL);
+	test_err_bo_create(ENOMEM, self->fd[1], 1);
+	/* freed memory is room again */
+	test_cmd_bo_destroy(self->fd[0], h0);
+	test_cmd_bo_create(self->fd[1], 8 << 20, &h0, NULL);
 }
 
 TEST_HARNESS_MAIN
