@@ -23,7 +23,7 @@ static int nhot_open(struct inode *inode, struct file *file)
 	struct nhot_device *ndev = container_of(misc, struct nhot_device, misc);
 	struct nhot_file *nf;
 
-	nf = kzalloc(sizeof(*nf), GFP_KERNEL);
+	nf = kzalloc(sizeof(*nf), GFP_KERNEL_ACCOUNT);
 	if (!nf)
 		return -ENOMEM;
 	kref_get(&ndev->ref);

@@ -304,7 +304,7 @@ static int nhot_job_create(struct nhot_file *nf, const void __user *ujob,
 		return ret;
 	}
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
 	if (!job)
 		return -ENOMEM;
 	kref_init(&job->ref);
@@ -367,7 +367,7 @@ static int nhot_jobs_queue(struct nhot_file *nf, struct nhot_kjob **jobs, u32 co
 	for (i = 0; i < count; i++) {
 		jobs[i]->id = nf->next_id + i;
 		jobs[i]->queued_ns = now;
-		ret = xa_insert(&nf->jobs, jobs[i]->id, jobs[i], GFP_KERNEL);
+		ret = xa_insert(&nf->jobs, jobs[i]->id, jobs[i], GFP_KERNEL_ACCOUNT);
 		if (ret)
 			goto err_erase;
 	}
@@ -426,7 +426,7 @@ int nhot_submit(struct nhot_file *nf, struct nhot_submit *args)
 		return -ENODEV;
 	}
 
-	jobs = kvcalloc(args->job_count, sizeof(*jobs), GFP_KERNEL);
+	jobs = kvcalloc(args->job_count, sizeof(*jobs), GFP_KERNEL_ACCOUNT);
 	if (!jobs)
 		return -ENOMEM;
 	for (i = 0; i < args->job_count; i++) {
@@ -517,7 +517,7 @@ int nhot_wait(struct nhot_file *nf, struct nhot_wait *args)
 			   array_size(args->id_count, sizeof(*ids)));
 	if (IS_ERR(ids))
 		return PTR_ERR(ids);
-	jobs = kvcalloc(args->id_count, sizeof(*jobs), GFP_KERNEL);
+	jobs = kvcalloc(args->id_count, sizeof(*jobs), GFP_KERNEL_ACCOUNT);
 	if (!jobs) {
 		ret = -ENOMEM;
 		goto out_free_ids;
@@ -601,9 +601,9 @@ int nhot_job_status(struct nhot_file *nf, struct nhot_job_status_args *args)
 		nhot_dbg(ndev, "JOB_STATUS: result_size %u\n", rsize);
 		return -EINVAL;
 	}
-	res = kvcalloc(count, sizeof(*res), GFP_KERNEL);
-	jobs = kvcalloc(count, sizeof(*jobs), GFP_KERNEL);
-	ids = kvcalloc(count, sizeof(*ids), GFP_KERNEL);
+	res = kvcalloc(count, sizeof(*res), GFP_KERNEL_ACCOUNT);
+	jobs = kvcalloc(count, sizeof(*jobs), GFP_KERNEL_ACCOUNT);
+	ids = kvcalloc(count, sizeof(*ids), GFP_KERNEL_ACCOUNT);
 	if (!res || !jobs || !ids) {
 		ret = -ENOMEM;
 		goto out_free;

@@ -6,6 +6,7 @@
  * the PCI engines it finds (pci.c, docs/hw.md).  It can be unloaded once no
  * file is open (the file operations pin the module).
  */
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sizes.h>
@@ -54,6 +55,12 @@ static unsigned long max_file_bytes = SZ_256M;
 module_param(max_file_bytes, ulong, 0444);
 MODULE_PARM_DESC(max_file_bytes, "most buffer bytes one open file holds (default 256 MiB)");
 
+/* 0: half of the RAM at load; the parameter then reads the value in use */
+static unsigned long max_total_bytes;
+module_param(max_total_bytes, ulong, 0444);
+MODULE_PARM_DESC(max_total_bytes,
+		 "most buffer bytes (whole pages) of all files of all engines (default 0: half of the RAM)");
+
 static unsigned int timeout_ms = 2000;
 module_param(timeout_ms, uint, 0444);
 MODULE_PARM_DESC(timeout_ms, "initial job timeout in ms (1..3600000, default 2000; per engine: netlink DEV_SET)");
@@ -65,6 +72,17 @@ MODULE_PARM_DESC(pe_count, "processing elements of the cycle model (1..65536, de
 static unsigned int clock_mhz = 1000;
 module_param(clock_mhz, uint, 0444);
 MODULE_PARM_DESC(clock_mhz, "clock of the cycle model in MHz (1..100000, default 1000)");
+
+/**
+ * nhot_max_total_bytes() - the module-wide cap on buffer memory
+ *
+ * Return: the most bytes (whole pages) all buffers of all files of all
+ * devices may hold together; BO_CREATE beyond it fails with -ENOMEM.
+ */
+u64 nhot_max_total_bytes(void)
+{
+	return max_total_bytes;
+}
 
 void nhot_default_limits(struct nhot_limits *limits)
 {
@@ -111,6 +129,8 @@ static int __init nhot_init(void)
 		pr_err("nhot: invalid module parameters\n");
 		return -EINVAL;
 	}
+	if (!max_total_bytes)
+		max_total_bytes = (totalram_pages() << PAGE_SHIFT) / 2;
 	nhot_debugfs_init();
 	for (i = 0; i < sim_devices; i++) {
 		struct nhot_device *ndev = nhot_device_create(NHOT_ENGINE_SIM);

@@ -182,8 +182,8 @@ struct nhot_device {
  * @finished: jobs finished and not released (poll)
  * @lock: protects the fields below
  * @next_handle: cursor of the cyclic handle allocator
- * @nr_bos: buffers in @bos
- * @bo_bytes: bytes of the buffers in @bos
+ * @bo_account: what the file's buffers count against its limits (a
+ *	reference; NULL until the first BO_CREATE)
  * @next_id: id of the next job
  * @held_jobs: jobs in @jobs
  */
@@ -196,23 +196,47 @@ struct nhot_file {
 
 	struct mutex lock;	/* protects the fields below */
 	u32 next_handle;
-	u32 nr_bos;
-	u64 bo_bytes;
+	struct nhot_bo_account *bo_account;
 	u64 next_id;
 	u32 held_jobs;
 };
 
 /**
- * struct nhot_bo - a buffer object: zeroed vmalloc memory shared with userspace
+ * struct nhot_bo_account - the buffers of one open file, for its limits
+ * @ref: the file (until it closes) and each of its buffers (until freed)
+ * @nr_bos: buffers the file created whose memory is not freed yet
+ *	(max_buffers)
+ * @bytes: the sum of their lengths (max_file_bytes)
+ *
+ * A buffer outlives its handle (mappings, jobs) and can outlive its file
+ * (mappings): it counts here until its last reference is gone.  Atomic:
+ * buffers are freed without any lock of the file.
+ */
+struct nhot_bo_account {
+	struct kref ref;
+	atomic_t nr_bos;
+	atomic64_t bytes;
+};
+
+/**
+ * struct nhot_bo - a buffer object: zeroed pages shared with userspace
  * @ref: the handle table, mappings, jobs
  * @ndev: the device (a reference; counts the buffer in its objects)
- * @vaddr: kernel address
+ * @account: its file's account (a reference)
+ * @handle: its handle in the file's table; its mmap offset in pages
+ * @pages: @nr_pages pages, charged to the creator's memory cgroup
+ * @nr_pages: @size in pages
+ * @vaddr: kernel address: @pages vmap()ed (vmalloc_to_page() works on it)
  * @length: bytes asked for
  * @size: bytes allocated (whole pages)
  */
 struct nhot_bo {
 	struct kref ref;
 	struct nhot_device *ndev;
+	struct nhot_bo_account *account;
+	u32 handle;
+	struct page **pages;
+	unsigned long nr_pages;
 	void *vaddr;
 	u64 length;
 	size_t size;
@@ -281,6 +305,7 @@ static inline bool nhot_job_final(u32 status)
 /* main.c: module parameters */
 void nhot_default_limits(struct nhot_limits *limits);
 unsigned int nhot_max_devices(void);
+u64 nhot_max_total_bytes(void);
 
 /* dev.c */
 struct nhot_device *nhot_device_create(u32 engine_kind);
