@@ -502,7 +502,7 @@ int nhot_wait(struct nhot_file *nf, struct nhot_wait *args)
 	bool any = args->flags & NHOT_WAIT_ANY;
 	struct nhot_kjob **jobs;
 	u64 *ids;
-	s64 left;
+	s64 now;
 	long ret;
 
 	if ((args->flags & ~NHOT_WAIT_FLAGS) || args->pad) {
@@ -526,16 +526,20 @@ int nhot_wait(struct nhot_file *nf, struct nhot_wait *args)
 	if (ret)
 		goto out_free_jobs;
 
-	left = args->timeout_ns - ktime_get_ns();
+	/*
+	 * Compared before subtracting: a deadline long past (INT64_MIN, say)
+	 * minus now would wrap to a sleep of centuries.
+	 */
+	now = ktime_get_ns();
 	if (nhot_jobs_finished(jobs, args->id_count, any))
 		ret = 0;
-	else if (left <= 0)
+	else if (args->timeout_ns <= now)
 		ret = -ETIMEDOUT;
 	else
 		ret = wait_event_interruptible_hrtimeout(nf->wq,
 							 nhot_jobs_finished(jobs, args->id_count,
 									    any),
-							 ns_to_ktime(left));
+							 ns_to_ktime(args->timeout_ns - now));
 	if (ret == -ETIME)
 		ret = -ETIMEDOUT;
 	/* the deadline is absolute: a restarted call waits no longer */
