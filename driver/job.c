@@ -10,6 +10,7 @@
  * are summed and the file's waiters are woken.
  */
 #include <linux/ktime.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -88,6 +89,55 @@ static void nhot_job_end(struct nhot_device *ndev, struct nhot_kjob *job,
 	wake_up_all(&job->nfile->wq);
 }
 
+/*
+ * What a job may take on top of the engine's timeout_ms: its work at the rate
+ * of the slowest engine it may meet, a software one (the simulated engine or
+ * nhot-emu) on a loaded 2-core TCG guest, which ran 7..28 products a
+ * microsecond; docs/uapi.md section 3.
+ */
+#define NHOT_JOB_WORK_NS	1000	/* ns per unit of work */
+
+/*
+ * A job's work: its products (CONV2D, FC), the window positions of its
+ * outputs (AVGPOOL, MAXPOOL), and every input and output element once.
+ */
+static u64 nhot_job_work(const struct nhot_layer *layer)
+{
+	struct nhot_model_shape shape;
+	u64 window = 1;
+
+	/* validated at SUBMIT: cannot fail */
+	if (nhot_model_check(layer, &shape))
+		return 0;
+	if (layer->type == NHOT_LAYER_AVGPOOL || layer->type == NHOT_LAYER_MAXPOOL)
+		window = (u64)layer->kernel_h * layer->kernel_w;
+	return shape.macs + shape.input_bytes + shape.input2_bytes +
+	       shape.output_bytes * window;
+}
+
+/* start + timeout_ms + the job's work allowance, saturated. */
+static u64 nhot_job_deadline(const struct nhot_device *ndev, const struct nhot_kjob *job)
+{
+	u64 allowance, deadline;
+
+	if (check_mul_overflow(nhot_job_work(&job->layer), (u64)NHOT_JOB_WORK_NS,
+			       &allowance) ||
+	    check_add_overflow(job->start_ns, (u64)ndev->timeout_ms * NSEC_PER_MSEC,
+			       &deadline) ||
+	    check_add_overflow(deadline, allowance, &deadline))
+		return U64_MAX;
+	return deadline;
+}
+
+/* Fires the timeout work at @deadline_ns, or re-arms it from there. */
+static void nhot_arm_timeout(struct nhot_device *ndev, u64 deadline_ns, u64 now)
+{
+	/* the work re-arms itself for a deadline farther than an hour */
+	u64 delay = min_t(u64, deadline_ns - now, 3600ULL * NSEC_PER_SEC);
+
+	mod_delayed_work(system_wq, &ndev->timeout_work, nsecs_to_jiffies(delay) + 1);
+}
+
 static void nhot_start_next(struct nhot_device *ndev)
 {
 	struct nhot_kjob *job;
@@ -103,15 +153,14 @@ static void nhot_start_next(struct nhot_device *ndev)
 	ndev->running = job;
 	ndev->run_seq++;
 	job->start_ns = ktime_get_ns();
-	ndev->deadline_ns = job->start_ns + (u64)ndev->timeout_ms * NSEC_PER_MSEC;
+	ndev->deadline_ns = nhot_job_deadline(ndev, job);
 	WRITE_ONCE(job->status, NHOT_JOB_RUNNING);
 	if (ndev->hang_jobs) {
 		ndev->hang_jobs--;
 		hang = true;
 	}
 	trace_nhot_job_start(ndev->id, job->id, hang);
-	mod_delayed_work(system_wq, &ndev->timeout_work,
-			 msecs_to_jiffies(ndev->timeout_ms) + 1);
+	nhot_arm_timeout(ndev, ndev->deadline_ns, job->start_ns);
 	ndev->ops->start(ndev, job, hang);
 }
 
@@ -210,8 +259,7 @@ static void nhot_job_timeout_work(struct work_struct *work)
 		return;
 	}
 	if (now < ndev->deadline_ns) {
-		mod_delayed_work(system_wq, &ndev->timeout_work,
-				 nsecs_to_jiffies(ndev->deadline_ns - now) + 1);
+		nhot_arm_timeout(ndev, ndev->deadline_ns, now);
 		spin_unlock_irq(&ndev->lock);
 		return;
 	}

@@ -115,4 +115,130 @@ TEST_F(life, wait_deadline_in_the_past_returns_at_once)
 	EXPECT_EQ(NHOT_JOB_TIMEDOUT, job_status(_metadata, self->fd, id));
 }
 
+/* ---- item 16: the deadline grows with the job ---------------------------- */
+
+/* A big FC job: 1 x BIG_K inputs, BIG_OUT channels, n 4 b 8 (one code a byte). */
+#define BIG_K		4096
+#define BIG_OUT		1024
+
+struct big_job {
+	uint32_t in, w, params, out;
+	struct nhot_job job;
+};
+
+static int big_bo(int fd, uint64_t bytes, uint32_t *handle, uint8_t fill)
+{
+	uint64_t off;
+	void *map;
+
+	if (_test_cmd_bo_create(fd, bytes, handle, &off))
+		return -errno;
+	map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	if (map == MAP_FAILED)
+		return -errno;
+	memset(map, fill, bytes);
+	return munmap(map, bytes) ? -errno : 0;
+}
+
+/* out_c channels of the big FC; every weight -127 (code 0), every shift 1. */
+static int big_job_make(int fd, uint32_t out_c, struct big_job *b)
+{
+	struct nhot_chan_params *p;
+	uint64_t off = 0;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	ret = big_bo(fd, BIG_K, &b->in, 3);
+	if (!ret)
+		ret = big_bo(fd, (uint64_t)BIG_K * out_c, &b->w, 0);
+	if (!ret)
+		ret = big_bo(fd, out_c, &b->out, 0);
+	if (!ret && _test_cmd_bo_create(fd, out_c * sizeof(*p), &b->params, &off))
+		ret = -errno;
+	if (ret)
+		return ret;
+	p = mmap(NULL, out_c * sizeof(*p), PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	if (p == MAP_FAILED)
+		return -errno;
+	for (uint32_t o = 0; o < out_c; o++)
+		p[o] = (struct nhot_chan_params){ .bias = 0, .mult = 1, .shift = 1 };
+	munmap(p, out_c * sizeof(*p));
+
+	b->job.layer.type = NHOT_LAYER_FC;
+	b->job.layer.batch = 1;
+	b->job.layer.in_h = 1;
+	b->job.layer.in_w = 1;
+	b->job.layer.in_c = BIG_K;
+	b->job.layer.out_c = out_c;
+	b->job.layer.w_n = 4;
+	b->job.layer.w_b = 8;
+	b->job.layer.act_max = 255;
+	b->job.input.handle = b->in;
+	b->job.weights.handle = b->w;
+	b->job.params.handle = b->params;
+	b->job.output.handle = b->out;
+	return 0;
+}
+
+/* docs/uapi.md section 3: the allowance of one unit of a job's work. */
+#define WORK_NS		1000ULL
+
+/* The work of the big FC: products + input + output elements. */
+static uint64_t big_work(uint32_t out_c)
+{
+	return (uint64_t)BIG_K * out_c + BIG_K + out_c;
+}
+
+/*
+ * timeout_ms 1: a job that runs far longer than 1 ms (150..620 ms for these
+ * 4 M products under TCG) completes DONE: its deadline includes its work.
+ */
+TEST_F(life, big_job_outlives_a_short_timeout)
+{
+	struct nhot_job_result res;
+	struct big_job b;
+	uint64_t id;
+
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "timeout_ms", 1));
+	ASSERT_EQ(0, big_job_make(self->fd, BIG_OUT, &b));
+	test_cmd_submit(self->fd, &b.job, 1, &id);
+	ASSERT_EQ(0, _test_cmd_wait(self->fd, &id, 1, 0, nhot_now_ns() + 120 * NHOT_SEC_NS));
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, NHOT_STATUS_RELEASE));
+	EXPECT_EQ(NHOT_JOB_DONE, res.status) TH_LOG("error %d after %llu us", res.error,
+		(unsigned long long)(res.end_ns - res.start_ns) / 1000);
+	EXPECT_EQ((uint64_t)BIG_K * BIG_OUT, res.macs);
+	/* it did take longer than timeout_ms alone */
+	EXPECT_LT(1000000ULL, res.end_ns - res.start_ns);
+}
+
+/*
+ * A hung job times out at start + timeout_ms + its work allowance: not
+ * before, and not long after (the timer's slack under TCG).
+ */
+TEST_F(life, hung_job_deadline_is_timeout_plus_work)
+{
+	const uint64_t allowance = big_work(BIG_OUT / 4) * WORK_NS;
+	const uint64_t timeout = SHORT_TIMEOUT_MS * 1000000ULL;
+	struct nhot_job_result res;
+	struct big_job b;
+	int64_t t0;
+	uint64_t id;
+
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "timeout_ms", SHORT_TIMEOUT_MS));
+	ASSERT_EQ(0, big_job_make(self->fd, BIG_OUT / 4, &b));
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "hang_jobs", 1));
+	t0 = nhot_now_ns();
+	test_cmd_submit(self->fd, &b.job, 1, &id);
+	ASSERT_EQ(0, _test_cmd_wait(self->fd, &id, 1, 0, nhot_now_ns() + 60 * NHOT_SEC_NS));
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, NHOT_STATUS_RELEASE));
+	EXPECT_EQ(NHOT_JOB_TIMEDOUT, res.status);
+	EXPECT_EQ(-ETIMEDOUT, res.error);
+	EXPECT_LE(res.start_ns + timeout + allowance, res.end_ns)
+		TH_LOG("ran %llu ms, deadline %llu ms",
+		       (unsigned long long)(res.end_ns - res.start_ns) / 1000000,
+		       (unsigned long long)(timeout + allowance) / 1000000);
+	EXPECT_GT(res.start_ns + timeout + allowance + 10 * NHOT_SEC_NS, res.end_ns);
+	EXPECT_LE(t0 + (int64_t)(timeout + allowance), nhot_now_ns());
+}
+
 TEST_HARNESS_MAIN
