@@ -20,13 +20,16 @@
 #include "trace.h"
 
 static void nhot_job_timeout_work(struct work_struct *work);
+static void nhot_orphan_work(struct work_struct *work);
 
 void nhot_device_jobs_init(struct nhot_device *ndev)
 {
 	spin_lock_init(&ndev->lock);
 	INIT_LIST_HEAD(&ndev->queue);
+	INIT_LIST_HEAD(&ndev->orphans);
 	init_waitqueue_head(&ndev->idle_wq);
 	INIT_DELAYED_WORK(&ndev->timeout_work, nhot_job_timeout_work);
+	INIT_WORK(&ndev->orphan_work, nhot_orphan_work);
 }
 
 static void nhot_job_free(struct kref *ref)
@@ -41,7 +44,7 @@ static void nhot_job_free(struct kref *ref)
 	for (i = 0; i < NHOT_BUF_COUNT; i++)
 		if (job->buf[i].bo)
 			nhot_bo_put(job->buf[i].bo);
-	/* the file outlives its jobs: release waits for them */
+	/* the file outlives its jobs: an orphan holds a reference to it */
 	nhot_objects_dec(&job->nfile->ndev->objects, NHOT_OBJ_JOBS);
 	kfree(job);
 }
@@ -87,6 +90,31 @@ static void nhot_job_end(struct nhot_device *ndev, struct nhot_kjob *job,
 		nhot_nl_job_failed(ndev, job);
 	atomic_inc(&job->nfile->finished);
 	wake_up_all(&job->nfile->wq);
+	/* the engine let go of a closed file's job: free it in process context */
+	if (job->orphan) {
+		list_add_tail(&job->node, &ndev->orphans);
+		schedule_work(&ndev->orphan_work);
+	}
+}
+
+/* Drops the references of the orphans that ended: the job's, then its file's. */
+static void nhot_orphan_work(struct work_struct *work)
+{
+	struct nhot_device *ndev = container_of(work, struct nhot_device, orphan_work);
+	struct nhot_kjob *job, *tmp;
+	LIST_HEAD(ended);
+
+	spin_lock_irq(&ndev->lock);
+	list_splice_init(&ndev->orphans, &ended);
+	spin_unlock_irq(&ndev->lock);
+	list_for_each_entry_safe(job, tmp, &ended, node) {
+		struct nhot_file *nf = job->nfile;
+
+		list_del_init(&job->node);
+		nhot_job_put(job);
+		/* never the device's last reference: see nhot_device_stop_jobs() */
+		nhot_file_put(nf);
+	}
 }
 
 /*
@@ -220,7 +248,7 @@ void nhot_engine_job_done(struct nhot_device *ndev, struct nhot_kjob *job,
  * @status and @error; then starts the jobs behind it.
  */
 static void nhot_reset_engine(struct nhot_device *ndev, u64 seq, u32 status,
-			      int error)
+			      int error, bool notify)
 {
 	struct nhot_kjob *job;
 
@@ -237,7 +265,8 @@ static void nhot_reset_engine(struct nhot_device *ndev, u64 seq, u32 status,
 	wake_up_all(&ndev->idle_wq);
 	nhot_start_next(ndev);
 	spin_unlock_irq(&ndev->lock);
-	nhot_nl_notify_dev(ndev, NHOT_CMD_RESET_NTF);
+	if (notify)
+		nhot_nl_notify_dev(ndev, NHOT_CMD_RESET_NTF);
 }
 
 /*
@@ -268,7 +297,7 @@ static void nhot_job_timeout_work(struct work_struct *work)
 	spin_unlock_irq(&ndev->lock);
 
 	nhot_dbg(ndev, "job %llu timed out: engine reset\n", job->id);
-	nhot_reset_engine(ndev, seq, NHOT_JOB_TIMEDOUT, -ETIMEDOUT);
+	nhot_reset_engine(ndev, seq, NHOT_JOB_TIMEDOUT, -ETIMEDOUT, true);
 }
 
 void nhot_engine_failed(struct nhot_device *ndev, int error)
@@ -286,7 +315,7 @@ void nhot_engine_failed(struct nhot_device *ndev, int error)
 	spin_unlock_irq(&ndev->lock);
 
 	nhot_dbg(ndev, "engine failed (%d): engine reset\n", error);
-	nhot_reset_engine(ndev, seq, NHOT_JOB_FAILED, error);
+	nhot_reset_engine(ndev, seq, NHOT_JOB_FAILED, error, true);
 }
 
 /* ---- SUBMIT ---------------------------------------------------------- */
@@ -711,41 +740,34 @@ static void nhot_cancel_queued(struct nhot_device *ndev, struct nhot_file *nf)
 	}
 }
 
-static bool nhot_engine_holds(struct nhot_device *ndev, struct nhot_file *nf)
-{
-	bool holds;
-
-	spin_lock_irq(&ndev->lock);
-	holds = ndev->running && (!nf || ndev->running->nfile == nf);
-	spin_unlock_irq(&ndev->lock);
-	return holds;
-}
-
-/* Cancels the jobs of nf (NULL: all) and waits until the engine lets go. */
-static void nhot_cancel_jobs(struct nhot_device *ndev, struct nhot_file *nf)
-{
-	spin_lock_irq(&ndev->lock);
-	nhot_cancel_queued(ndev, nf);
-	if (ndev->running && (!nf || ndev->running->nfile == nf))
-		ndev->ops->cancel(ndev, ndev->running);
-	spin_unlock_irq(&ndev->lock);
-	/* a cancel the engine cannot honour ends with the timeout's reset */
-	wait_event(ndev->idle_wq, !nhot_engine_holds(ndev, nf));
-}
-
 /**
  * nhot_jobs_release_file() - the file is closing: cancel and free its jobs
  * @nf: the file
  *
- * Queued jobs are cancelled, the running one is cancelled and waited for;
- * then every job is freed with its buffer references.
+ * Queued jobs end CANCELLED; the engine is asked to cancel the running one,
+ * which is not waited for: it takes a reference to itself and to @nf (it
+ * becomes an orphan) and is freed when the engine lets go of it (its
+ * completion, the cancel, the timeout's reset or the device's removal).
+ * Every other job is freed here with its buffer references.
  */
 void nhot_jobs_release_file(struct nhot_file *nf)
 {
+	struct nhot_device *ndev = nf->ndev;
 	struct nhot_kjob *job;
 	unsigned long id;
 
-	nhot_cancel_jobs(nf->ndev, nf);
+	spin_lock_irq(&ndev->lock);
+	nhot_cancel_queued(ndev, nf);
+	job = ndev->running;
+	if (job && job->nfile == nf) {
+		kref_get(&job->ref);
+		kref_get(&nf->ref);
+		job->orphan = true;
+		/* a hung engine may ignore it: then the timeout ends the job */
+		ndev->ops->cancel(ndev, job);
+	}
+	spin_unlock_irq(&ndev->lock);
+
 	xa_for_each(&nf->jobs, id, job) {
 		xa_erase(&nf->jobs, id);
 		nhot_job_put(job);
@@ -757,14 +779,34 @@ void nhot_jobs_release_file(struct nhot_file *nf)
  * nhot_device_stop_jobs() - the device is going: no new job, none left
  * @ndev: the device
  *
- * Every queued and running job of every file ends CANCELLED; the files keep
- * their results.
+ * Every queued job of every file ends CANCELLED, and so does the running
+ * one, through an engine reset (a hung engine may ignore a cancel).  The
+ * files keep their results.  On return no job runs, no timeout is pending
+ * and every orphan is freed; the caller still holds a device reference,
+ * which the orphans' file references therefore never were the last of.
  */
 void nhot_device_stop_jobs(struct nhot_device *ndev)
 {
+	u64 seq;
+
 	spin_lock_irq(&ndev->lock);
 	ndev->removed = true;
-	spin_unlock_irq(&ndev->lock);
-	nhot_cancel_jobs(ndev, NULL);
+	nhot_cancel_queued(ndev, NULL);
+	/* a reset in progress (timeout, engine failure) ends its job first */
+	while (ndev->resetting) {
+		spin_unlock_irq(&ndev->lock);
+		wait_event(ndev->idle_wq, !READ_ONCE(ndev->resetting));
+		spin_lock_irq(&ndev->lock);
+	}
+	if (ndev->running) {
+		/* removed: nothing starts after this reset */
+		seq = ndev->run_seq;
+		ndev->resetting = true;
+		spin_unlock_irq(&ndev->lock);
+		nhot_reset_engine(ndev, seq, NHOT_JOB_CANCELLED, -ECANCELED, false);
+	} else {
+		spin_unlock_irq(&ndev->lock);
+	}
 	cancel_delayed_work_sync(&ndev->timeout_work);
+	flush_work(&ndev->orphan_work);
 }

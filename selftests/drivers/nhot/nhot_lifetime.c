@@ -6,8 +6,12 @@
  * One variant per engine kind (sim, pci).
  */
 #include <limits.h>
+#include <stdio.h>
+
+#include <linux/nhot_netlink.h>
 
 #include "nhot_util.h"
+#include "nhot_genl.h"
 
 /* The engine timeout of the tests that wait for a hung job to time out. */
 #define SHORT_TIMEOUT_MS	300
@@ -113,6 +117,217 @@ TEST_F(life, wait_deadline_in_the_past_returns_at_once)
 	/* a deadline in the future still waits for the job (its timeout) */
 	ASSERT_EQ(0, _test_cmd_wait(self->fd, &id, 1, 0, nhot_now_ns() + 60 * NHOT_SEC_NS));
 	EXPECT_EQ(NHOT_JOB_TIMEDOUT, job_status(_metadata, self->fd, id));
+}
+
+/* ---- item 8: close() while a hung engine holds a job of the file ----- */
+
+/* The live objects of a debugfs "objects" file, by kind. */
+struct objects {
+	long files, buffers, jobs, mappings;
+};
+
+static int objects_read(const char *path, struct objects *o)
+{
+	char name[32];
+	long n;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -errno;
+	memset(o, 0, sizeof(*o));
+	while (fscanf(f, "%31s %ld", name, &n) == 2) {
+		if (!strcmp(name, "files"))
+			o->files = n;
+		else if (!strcmp(name, "buffers"))
+			o->buffers = n;
+		else if (!strcmp(name, "jobs"))
+			o->jobs = n;
+		else if (!strcmp(name, "mappings"))
+			o->mappings = n;
+	}
+	fclose(f);
+	return 0;
+}
+
+static void dev_objects_path(char *buf, size_t len, int dev)
+{
+	snprintf(buf, len, "/sys/kernel/debug/nhot/nhot%d/objects", dev);
+}
+
+/* Whether the objects at path come back to want within 10 s (freed by a work item). */
+static bool objects_settle(const char *path, const struct objects *want, struct objects *got)
+{
+	int64_t t0 = nhot_now_ns();
+
+	do {
+		if (objects_read(path, got))
+			return false;
+		if (!memcmp(got, want, sizeof(*got)))
+			return true;
+		usleep(20000);
+	} while (nhot_now_ns() - t0 < 10 * NHOT_SEC_NS);
+	return false;
+}
+
+/* Waits until job id of fd runs (the engine took it). */
+static void wait_running(struct __test_metadata *_metadata, int fd, uint64_t id)
+{
+	int64_t t0 = nhot_now_ns();
+	uint32_t st;
+
+	do {
+		st = job_status(_metadata, fd, id);
+	} while (st == NHOT_JOB_QUEUED && nhot_now_ns() - t0 < 10 * NHOT_SEC_NS);
+	ASSERT_EQ(NHOT_JOB_RUNNING, st);
+}
+
+static void unmap_fc_bos(struct nhot_fc_bos *bos)
+{
+	munmap(bos->in_map, NHOT_FC_BO_BYTES);
+	munmap(bos->w_map, NHOT_FC_BO_BYTES);
+	munmap(bos->params_map, NHOT_FC_BO_BYTES);
+	munmap(bos->out_map, NHOT_FC_BO_BYTES);
+}
+
+/*
+ * A file whose job hangs on the engine closes at once; the job lives on,
+ * holding the engine until the timeout's reset frees it; then the next
+ * job of another file runs, and every object of the closed file is gone.
+ */
+TEST_F(life, close_with_a_hung_job_returns_at_once)
+{
+	struct nhot_info before, after;
+	struct objects base, got;
+	struct nhot_job_result res;
+	struct nhot_fc_bos bos2;
+	struct nhot_job job;
+	char path[96];
+	uint64_t id, id2;
+	int64_t t0;
+	int fd2;
+
+	/* long enough that waiting for it shows, short enough for a test */
+	ASSERT_EQ(0, nhot_debugfs_write(self->dev, "timeout_ms", 4000));
+	dev_objects_path(path, sizeof(path), self->dev);
+	ASSERT_EQ(0, objects_read(path, &base));
+	test_cmd_get_info(self->fd, &before);
+
+	fd2 = nhot_open_dev(self->dev);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, nhot_fc_bos_create(fd2, &bos2));
+	id2 = submit_hung(_metadata, self->dev, fd2, &self->fc, &bos2);
+	ASSERT_NE(0, id2);
+	wait_running(_metadata, fd2, id2);
+	unmap_fc_bos(&bos2);
+
+	t0 = nhot_now_ns();
+	ASSERT_EQ(0, close(fd2));
+	EXPECT_GT(t0 + PROMPT_NS, nhot_now_ns())
+		TH_LOG("close took %lld ms", (long long)(nhot_now_ns() - t0) / 1000000);
+
+	/* the engine is still usable: another file's job runs after the hung one */
+	nhot_fc_job(&self->fc, &self->bos, 1, &job);
+	test_cmd_submit(self->fd, &job, 1, &id);
+	ASSERT_EQ(0, _test_cmd_wait(self->fd, &id, 1, 0, nhot_now_ns() + 60 * NHOT_SEC_NS));
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, NHOT_STATUS_RELEASE));
+	EXPECT_EQ(NHOT_JOB_DONE, res.status);
+	EXPECT_TRUE(nhot_fc_output_ok(&self->fc, &self->bos, 1));
+	test_cmd_get_info(self->fd, &after);
+	/* sim: the hung job ignored the cancel and timed out; pci: either */
+	if (variant->kind == NHOT_ENGINE_SIM) {
+		EXPECT_EQ(before.jobs_timed_out + 1, after.jobs_timed_out);
+	}
+
+	/* the closed file, its buffers and its job are all freed */
+	EXPECT_TRUE(objects_settle(path, &base, &got))
+		TH_LOG("files %ld buffers %ld jobs %ld mappings %ld, want %ld %ld %ld %ld",
+		       got.files, got.buffers, got.jobs, got.mappings,
+		       base.files, base.buffers, base.jobs, base.mappings);
+}
+
+static int nl_open(struct nhot_genl *nl)
+{
+	int ret = nhot_genl_socket(nl);
+
+	return ret ? ret : nhot_genl_resolve(nl, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR);
+}
+
+static int nl_dev_new_timeout(struct nhot_genl *nl, uint32_t timeout_ms, uint32_t *id)
+{
+	static struct nhot_genl_msg m;
+	struct nhot_genl_req req;
+	int ret;
+
+	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_NEW);
+	nhot_genl_put_u32(&req, NHOT_A_DEV_TIMEOUT_MS, timeout_ms);
+	ret = nhot_genl_xfer(nl, &req, &m, NULL, NULL);
+	if (ret)
+		return ret;
+	if (!m.tb[NHOT_A_DEV_ID])
+		return -EPROTO;
+	*id = nhot_attr_u32(m.tb[NHOT_A_DEV_ID]);
+	return 0;
+}
+
+static int nl_dev_del(struct nhot_genl *nl, uint32_t id)
+{
+	struct nhot_genl_req req;
+
+	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_DEL);
+	nhot_genl_put_u32(&req, NHOT_A_DEV_ID, id);
+	return nhot_genl_xfer(nl, &req, NULL, NULL, NULL);
+}
+
+/*
+ * The hour-long timeout (the largest): close() returns at once, the job
+ * outlives its file, and removing the device ends it and frees everything
+ * at once; the module-wide objects come back to where they were.
+ */
+TEST(close_then_remove_with_an_hour_long_timeout)
+{
+	const char *total = "/sys/kernel/debug/nhot/objects";
+	struct objects base, got;
+	struct nhot_fc_bos bos;
+	struct nhot_genl nl;
+	struct nhot_fc fc;
+	uint32_t dev;
+	uint64_t id;
+	int64_t t0;
+	int fd;
+
+	if (!nhot_module_loaded())
+		SKIP(return, "nhot module not loaded");
+	ASSERT_EQ(0, nl_open(&nl));
+	ASSERT_EQ(0, objects_read(total, &base));
+	ASSERT_EQ(0, nl_dev_new_timeout(&nl, 3600000, &dev));
+	fd = nhot_open_dev(dev);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, nhot_fc_bos_create(fd, &bos));
+	nhot_fc_small(&fc, 3, 6, 21);
+	id = submit_hung(_metadata, dev, fd, &fc, &bos);
+	ASSERT_NE(0, id);
+	wait_running(_metadata, fd, id);
+	unmap_fc_bos(&bos);
+
+	t0 = nhot_now_ns();
+	ASSERT_EQ(0, close(fd));
+	EXPECT_GT(t0 + PROMPT_NS, nhot_now_ns())
+		TH_LOG("close took %lld ms", (long long)(nhot_now_ns() - t0) / 1000000);
+	/* the job and its file live on while the engine holds the job */
+	ASSERT_EQ(0, objects_read(total, &got));
+	EXPECT_EQ(base.files + 1, got.files);
+	EXPECT_EQ(base.jobs + 1, got.jobs);
+
+	t0 = nhot_now_ns();
+	ASSERT_EQ(0, nl_dev_del(&nl, dev));
+	EXPECT_GT(t0 + 5 * NHOT_SEC_NS, nhot_now_ns());
+	/* removal waited for the orphan's end: nothing is left, at once */
+	ASSERT_EQ(0, objects_read(total, &got));
+	EXPECT_EQ(0, memcmp(&base, &got, sizeof(got)))
+		TH_LOG("files %ld buffers %ld jobs %ld mappings %ld, want %ld %ld %ld %ld",
+		       got.files, got.buffers, got.jobs, got.mappings,
+		       base.files, base.buffers, base.jobs, base.mappings);
+	nhot_genl_close(&nl);
 }
 
 /* ---- item 16: the deadline grows with the job ---------------------------- */
