@@ -245,7 +245,8 @@ void nhot_engine_job_done(struct nhot_device *ndev, struct nhot_kjob *job,
 /*
  * Resets the engine (ndev->resetting set by the caller, dropped here) and
  * ends the job that was running at run_seq @seq, if it still is, with
- * @status and @error; then starts the jobs behind it.
+ * @status and @error; then starts the jobs behind it.  With @notify the
+ * monitor hears of it (RESET_NTF); a device's removal resets silently.
  */
 static void nhot_reset_engine(struct nhot_device *ndev, u64 seq, u32 status,
 			      int error, bool notify)
