@@ -26,6 +26,7 @@ static int nhot_open(struct inode *inode, struct file *file)
 	nf = kzalloc(sizeof(*nf), GFP_KERNEL_ACCOUNT);
 	if (!nf)
 		return -ENOMEM;
+	kref_init(&nf->ref);
 	kref_get(&ndev->ref);
 	nf->ndev = ndev;
 	nhot_objects_inc(&ndev->objects, NHOT_OBJ_FILES);
@@ -39,19 +40,39 @@ static int nhot_open(struct inode *inode, struct file *file)
 	return nonseekable_open(inode, file);
 }
 
-static int nhot_release(struct inode *inode, struct file *file)
+static void nhot_file_free(struct kref *ref)
 {
-	struct nhot_file *nf = file->private_data;
+	struct nhot_file *nf = container_of(ref, struct nhot_file, ref);
 	struct nhot_device *ndev = nf->ndev;
 
-	nhot_jobs_release_file(nf);	/* cancels, waits for the engine */
-	nhot_bo_release_all(nf);	/* mappings keep their buffers */
 	xa_destroy(&nf->jobs);
 	xa_destroy(&nf->bos);
 	mutex_destroy(&nf->lock);
 	kfree(nf);
 	nhot_objects_dec(&ndev->objects, NHOT_OBJ_FILES);
 	nhot_device_put(ndev);
+}
+
+/**
+ * nhot_file_put() - drop a reference to a file
+ * @nf: the file
+ *
+ * Process context: the last reference frees the file and drops its device
+ * reference.
+ */
+void nhot_file_put(struct nhot_file *nf)
+{
+	kref_put(&nf->ref, nhot_file_free);
+}
+
+static int nhot_release(struct inode *inode, struct file *file)
+{
+	struct nhot_file *nf = file->private_data;
+
+	/* cancels; a job the engine still holds keeps the file (orphan) */
+	nhot_jobs_release_file(nf);
+	nhot_bo_release_all(nf);	/* mappings keep their buffers */
+	nhot_file_put(nf);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
  * are summed and the file's waiters are woken.
  */
 #include <linux/ktime.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -19,13 +20,16 @@
 #include "trace.h"
 
 static void nhot_job_timeout_work(struct work_struct *work);
+static void nhot_orphan_work(struct work_struct *work);
 
 void nhot_device_jobs_init(struct nhot_device *ndev)
 {
 	spin_lock_init(&ndev->lock);
 	INIT_LIST_HEAD(&ndev->queue);
+	INIT_LIST_HEAD(&ndev->orphans);
 	init_waitqueue_head(&ndev->idle_wq);
 	INIT_DELAYED_WORK(&ndev->timeout_work, nhot_job_timeout_work);
+	INIT_WORK(&ndev->orphan_work, nhot_orphan_work);
 }
 
 static void nhot_job_free(struct kref *ref)
@@ -40,7 +44,7 @@ static void nhot_job_free(struct kref *ref)
 	for (i = 0; i < NHOT_BUF_COUNT; i++)
 		if (job->buf[i].bo)
 			nhot_bo_put(job->buf[i].bo);
-	/* the file outlives its jobs: release waits for them */
+	/* the file outlives its jobs: an orphan holds a reference to it */
 	nhot_objects_dec(&job->nfile->ndev->objects, NHOT_OBJ_JOBS);
 	kfree(job);
 }
@@ -86,6 +90,80 @@ static void nhot_job_end(struct nhot_device *ndev, struct nhot_kjob *job,
 		nhot_nl_job_failed(ndev, job);
 	atomic_inc(&job->nfile->finished);
 	wake_up_all(&job->nfile->wq);
+	/* the engine let go of a closed file's job: free it in process context */
+	if (job->orphan) {
+		list_add_tail(&job->node, &ndev->orphans);
+		schedule_work(&ndev->orphan_work);
+	}
+}
+
+/* Drops the references of the orphans that ended: the job's, then its file's. */
+static void nhot_orphan_work(struct work_struct *work)
+{
+	struct nhot_device *ndev = container_of(work, struct nhot_device, orphan_work);
+	struct nhot_kjob *job, *tmp;
+	LIST_HEAD(ended);
+
+	spin_lock_irq(&ndev->lock);
+	list_splice_init(&ndev->orphans, &ended);
+	spin_unlock_irq(&ndev->lock);
+	list_for_each_entry_safe(job, tmp, &ended, node) {
+		struct nhot_file *nf = job->nfile;
+
+		list_del_init(&job->node);
+		nhot_job_put(job);
+		/* never the device's last reference: see nhot_device_stop_jobs() */
+		nhot_file_put(nf);
+	}
+}
+
+/*
+ * What a job may take on top of the engine's timeout_ms: its work at the rate
+ * of the slowest engine it may meet, a software one (the simulated engine or
+ * nhot-emu) on a loaded 2-core TCG guest, which ran 7..28 products a
+ * microsecond; docs/uapi.md section 3.
+ */
+#define NHOT_JOB_WORK_NS	1000	/* ns per unit of work */
+
+/*
+ * A job's work: its products (CONV2D, FC), the window positions of its
+ * outputs (AVGPOOL, MAXPOOL), and every input and output element once.
+ */
+static u64 nhot_job_work(const struct nhot_layer *layer)
+{
+	struct nhot_model_shape shape;
+	u64 window = 1;
+
+	/* validated at SUBMIT: cannot fail */
+	if (nhot_model_check(layer, &shape))
+		return 0;
+	if (layer->type == NHOT_LAYER_AVGPOOL || layer->type == NHOT_LAYER_MAXPOOL)
+		window = (u64)layer->kernel_h * layer->kernel_w;
+	return shape.macs + shape.input_bytes + shape.input2_bytes +
+	       shape.output_bytes * window;
+}
+
+/* start + timeout_ms + the job's work allowance, saturated. */
+static u64 nhot_job_deadline(const struct nhot_device *ndev, const struct nhot_kjob *job)
+{
+	u64 allowance, deadline;
+
+	if (check_mul_overflow(nhot_job_work(&job->layer), (u64)NHOT_JOB_WORK_NS,
+			       &allowance) ||
+	    check_add_overflow(job->start_ns, (u64)ndev->timeout_ms * NSEC_PER_MSEC,
+			       &deadline) ||
+	    check_add_overflow(deadline, allowance, &deadline))
+		return U64_MAX;
+	return deadline;
+}
+
+/* Fires the timeout work at @deadline_ns, or re-arms it from there. */
+static void nhot_arm_timeout(struct nhot_device *ndev, u64 deadline_ns, u64 now)
+{
+	/* the work re-arms itself for a deadline farther than an hour */
+	u64 delay = min_t(u64, deadline_ns - now, 3600ULL * NSEC_PER_SEC);
+
+	mod_delayed_work(system_wq, &ndev->timeout_work, nsecs_to_jiffies(delay) + 1);
 }
 
 static void nhot_start_next(struct nhot_device *ndev)
@@ -103,15 +181,14 @@ static void nhot_start_next(struct nhot_device *ndev)
 	ndev->running = job;
 	ndev->run_seq++;
 	job->start_ns = ktime_get_ns();
-	ndev->deadline_ns = job->start_ns + (u64)ndev->timeout_ms * NSEC_PER_MSEC;
+	ndev->deadline_ns = nhot_job_deadline(ndev, job);
 	WRITE_ONCE(job->status, NHOT_JOB_RUNNING);
 	if (ndev->hang_jobs) {
 		ndev->hang_jobs--;
 		hang = true;
 	}
 	trace_nhot_job_start(ndev->id, job->id, hang);
-	mod_delayed_work(system_wq, &ndev->timeout_work,
-			 msecs_to_jiffies(ndev->timeout_ms) + 1);
+	nhot_arm_timeout(ndev, ndev->deadline_ns, job->start_ns);
 	ndev->ops->start(ndev, job, hang);
 }
 
@@ -168,10 +245,11 @@ void nhot_engine_job_done(struct nhot_device *ndev, struct nhot_kjob *job,
 /*
  * Resets the engine (ndev->resetting set by the caller, dropped here) and
  * ends the job that was running at run_seq @seq, if it still is, with
- * @status and @error; then starts the jobs behind it.
+ * @status and @error; then starts the jobs behind it.  With @notify the
+ * monitor hears of it (RESET_NTF); a device's removal resets silently.
  */
 static void nhot_reset_engine(struct nhot_device *ndev, u64 seq, u32 status,
-			      int error)
+			      int error, bool notify)
 {
 	struct nhot_kjob *job;
 
@@ -188,7 +266,8 @@ static void nhot_reset_engine(struct nhot_device *ndev, u64 seq, u32 status,
 	wake_up_all(&ndev->idle_wq);
 	nhot_start_next(ndev);
 	spin_unlock_irq(&ndev->lock);
-	nhot_nl_notify_dev(ndev, NHOT_CMD_RESET_NTF);
+	if (notify)
+		nhot_nl_notify_dev(ndev, NHOT_CMD_RESET_NTF);
 }
 
 /*
@@ -210,8 +289,7 @@ static void nhot_job_timeout_work(struct work_struct *work)
 		return;
 	}
 	if (now < ndev->deadline_ns) {
-		mod_delayed_work(system_wq, &ndev->timeout_work,
-				 nsecs_to_jiffies(ndev->deadline_ns - now) + 1);
+		nhot_arm_timeout(ndev, ndev->deadline_ns, now);
 		spin_unlock_irq(&ndev->lock);
 		return;
 	}
@@ -220,7 +298,7 @@ static void nhot_job_timeout_work(struct work_struct *work)
 	spin_unlock_irq(&ndev->lock);
 
 	nhot_dbg(ndev, "job %llu timed out: engine reset\n", job->id);
-	nhot_reset_engine(ndev, seq, NHOT_JOB_TIMEDOUT, -ETIMEDOUT);
+	nhot_reset_engine(ndev, seq, NHOT_JOB_TIMEDOUT, -ETIMEDOUT, true);
 }
 
 void nhot_engine_failed(struct nhot_device *ndev, int error)
@@ -238,7 +316,7 @@ void nhot_engine_failed(struct nhot_device *ndev, int error)
 	spin_unlock_irq(&ndev->lock);
 
 	nhot_dbg(ndev, "engine failed (%d): engine reset\n", error);
-	nhot_reset_engine(ndev, seq, NHOT_JOB_FAILED, error);
+	nhot_reset_engine(ndev, seq, NHOT_JOB_FAILED, error, true);
 }
 
 /* ---- SUBMIT ---------------------------------------------------------- */
@@ -502,7 +580,7 @@ int nhot_wait(struct nhot_file *nf, struct nhot_wait *args)
 	bool any = args->flags & NHOT_WAIT_ANY;
 	struct nhot_kjob **jobs;
 	u64 *ids;
-	s64 left;
+	s64 now;
 	long ret;
 
 	if ((args->flags & ~NHOT_WAIT_FLAGS) || args->pad) {
@@ -526,16 +604,20 @@ int nhot_wait(struct nhot_file *nf, struct nhot_wait *args)
 	if (ret)
 		goto out_free_jobs;
 
-	left = args->timeout_ns - ktime_get_ns();
+	/*
+	 * Compared before subtracting: a deadline long past (INT64_MIN, say)
+	 * minus now would wrap to a sleep of centuries.
+	 */
+	now = ktime_get_ns();
 	if (nhot_jobs_finished(jobs, args->id_count, any))
 		ret = 0;
-	else if (left <= 0)
+	else if (args->timeout_ns <= now)
 		ret = -ETIMEDOUT;
 	else
 		ret = wait_event_interruptible_hrtimeout(nf->wq,
 							 nhot_jobs_finished(jobs, args->id_count,
 									    any),
-							 ns_to_ktime(left));
+							 ns_to_ktime(args->timeout_ns - now));
 	if (ret == -ETIME)
 		ret = -ETIMEDOUT;
 	/* the deadline is absolute: a restarted call waits no longer */
@@ -659,41 +741,34 @@ static void nhot_cancel_queued(struct nhot_device *ndev, struct nhot_file *nf)
 	}
 }
 
-static bool nhot_engine_holds(struct nhot_device *ndev, struct nhot_file *nf)
-{
-	bool holds;
-
-	spin_lock_irq(&ndev->lock);
-	holds = ndev->running && (!nf || ndev->running->nfile == nf);
-	spin_unlock_irq(&ndev->lock);
-	return holds;
-}
-
-/* Cancels the jobs of nf (NULL: all) and waits until the engine lets go. */
-static void nhot_cancel_jobs(struct nhot_device *ndev, struct nhot_file *nf)
-{
-	spin_lock_irq(&ndev->lock);
-	nhot_cancel_queued(ndev, nf);
-	if (ndev->running && (!nf || ndev->running->nfile == nf))
-		ndev->ops->cancel(ndev, ndev->running);
-	spin_unlock_irq(&ndev->lock);
-	/* a cancel the engine cannot honour ends with the timeout's reset */
-	wait_event(ndev->idle_wq, !nhot_engine_holds(ndev, nf));
-}
-
 /**
  * nhot_jobs_release_file() - the file is closing: cancel and free its jobs
  * @nf: the file
  *
- * Queued jobs are cancelled, the running one is cancelled and waited for;
- * then every job is freed with its buffer references.
+ * Queued jobs end CANCELLED; the engine is asked to cancel the running one,
+ * which is not waited for: it takes a reference to itself and to @nf (it
+ * becomes an orphan) and is freed when the engine lets go of it (its
+ * completion, the cancel, the timeout's reset or the device's removal).
+ * Every other job is freed here with its buffer references.
  */
 void nhot_jobs_release_file(struct nhot_file *nf)
 {
+	struct nhot_device *ndev = nf->ndev;
 	struct nhot_kjob *job;
 	unsigned long id;
 
-	nhot_cancel_jobs(nf->ndev, nf);
+	spin_lock_irq(&ndev->lock);
+	nhot_cancel_queued(ndev, nf);
+	job = ndev->running;
+	if (job && job->nfile == nf) {
+		kref_get(&job->ref);
+		kref_get(&nf->ref);
+		job->orphan = true;
+		/* a hung engine may ignore it: then the timeout ends the job */
+		ndev->ops->cancel(ndev, job);
+	}
+	spin_unlock_irq(&ndev->lock);
+
 	xa_for_each(&nf->jobs, id, job) {
 		xa_erase(&nf->jobs, id);
 		nhot_job_put(job);
@@ -705,14 +780,34 @@ void nhot_jobs_release_file(struct nhot_file *nf)
  * nhot_device_stop_jobs() - the device is going: no new job, none left
  * @ndev: the device
  *
- * Every queued and running job of every file ends CANCELLED; the files keep
- * their results.
+ * Every queued job of every file ends CANCELLED, and so does the running
+ * one, through an engine reset (a hung engine may ignore a cancel).  The
+ * files keep their results.  On return no job runs, no timeout is pending
+ * and every orphan is freed; the caller still holds a device reference,
+ * which the orphans' file references therefore never were the last of.
  */
 void nhot_device_stop_jobs(struct nhot_device *ndev)
 {
+	u64 seq;
+
 	spin_lock_irq(&ndev->lock);
 	ndev->removed = true;
-	spin_unlock_irq(&ndev->lock);
-	nhot_cancel_jobs(ndev, NULL);
+	nhot_cancel_queued(ndev, NULL);
+	/* a reset in progress (timeout, engine failure) ends its job first */
+	while (ndev->resetting) {
+		spin_unlock_irq(&ndev->lock);
+		wait_event(ndev->idle_wq, !READ_ONCE(ndev->resetting));
+		spin_lock_irq(&ndev->lock);
+	}
+	if (ndev->running) {
+		/* removed: nothing starts after this reset */
+		seq = ndev->run_seq;
+		ndev->resetting = true;
+		spin_unlock_irq(&ndev->lock);
+		nhot_reset_engine(ndev, seq, NHOT_JOB_CANCELLED, -ECANCELED, false);
+	} else {
+		spin_unlock_irq(&ndev->lock);
+	}
 	cancel_delayed_work_sync(&ndev->timeout_work);
+	flush_work(&ndev->orphan_work);
 }

@@ -7,10 +7,22 @@
  *    device can be removed (engine stopped, /dev node gone) with files open.
  *  - struct nhot_bo is refcounted: the file's handle table, every mapping and
  *    every job that uses it hold a reference.
+ *  - struct nhot_file is refcounted: the open file holds one reference until
+ *    release(), and a running job whose file was closed (an orphan) holds
+ *    one until the engine lets go of it, so that the job's end can still
+ *    touch the file's wait queue and counters.  The file holds a device
+ *    reference, so the device outlives the orphan too.
  *  - struct nhot_kjob is refcounted: the file's id table holds one reference
  *    until the job is released or the file closes; a waiter holds one while
- *    it sleeps.  The engine never holds one: a running job belongs to a file
- *    whose release waits until the engine has let go of it.
+ *    it sleeps.  release() does not wait for the engine: it cancels the
+ *    file's queued jobs, asks the engine to cancel its running one and
+ *    hands that job a reference of its own (it becomes an orphan).  The
+ *    job's end (completion, cancel, timeout or reset: any context, device
+ *    lock held) queues the orphan on &nhot_device.orphans, and
+ *    &nhot_device.orphan_work drops both references in process context.
+ *    Device removal (nhot_device_stop_jobs()) ends the running job and
+ *    flushes that work before the engine is destroyed, and the module
+ *    unloads only after every device is removed: no orphan outlives them.
  *
  * Lock order: nhot_devices_lock (dev.c, mutex) -> nhot_file.lock (mutex) ->
  * nhot_device.lock (spinlock, taken with interrupts off: the completion path
@@ -126,6 +138,7 @@ struct nhot_job_event {
  * @timeout_work: fails a job that runs past its deadline
  * @idle_wq: woken whenever the running job changes
  * @event_work: sends the queued job-fail notifications (netlink.c)
+ * @orphan_work: frees the orphans that ended (job.c)
  * @lock: protects the fields below and the status and results of every job
  *	of this device
  * @queue: jobs accepted, not started, in submission order
@@ -139,6 +152,7 @@ struct nhot_job_event {
  * @stats: counters of GET_INFO
  * @nr_events: job-fail notifications queued in @events
  * @events: job-fail notifications for @event_work to send
+ * @orphans: jobs of closed files that ended, for @orphan_work to free
  * @objects: live objects of this device (debugfs "objects")
  */
 struct nhot_device {
@@ -157,6 +171,7 @@ struct nhot_device {
 	struct delayed_work timeout_work;
 	wait_queue_head_t idle_wq;
 	struct work_struct event_work;
+	struct work_struct orphan_work;
 
 	spinlock_t lock;		/* protects the fields below */
 	struct list_head queue;
@@ -170,11 +185,13 @@ struct nhot_device {
 	struct nhot_stats stats;
 	u32 nr_events;
 	struct nhot_job_event events[NHOT_JOB_EVENTS_MAX];
+	struct list_head orphans;
 	struct nhot_objects objects;
 };
 
 /**
  * struct nhot_file - one open /dev/nhotN
+ * @ref: the open file, an orphaned job (see the top of this file)
  * @ndev: the device (a reference)
  * @bos: handle -> struct nhot_bo; the table holds one reference each
  * @jobs: id -> struct nhot_kjob; the table holds one reference each
@@ -188,6 +205,7 @@ struct nhot_device {
  * @held_jobs: jobs in @jobs
  */
 struct nhot_file {
+	struct kref ref;
 	struct nhot_device *ndev;
 	struct xarray bos;
 	struct xarray jobs;
@@ -259,13 +277,15 @@ struct nhot_job_buf {
 
 /**
  * struct nhot_kjob - the kernel object of one job (struct nhot_job is the uapi descriptor)
- * @ref: the file's id table, waiters
- * @node: in &nhot_device.queue while queued
+ * @ref: the file's id table, waiters, the engine once the file is closed
+ * @node: in &nhot_device.queue while queued, in &nhot_device.orphans once
+ *	an orphan ended
  * @nfile: the file that submitted it
  * @id: its id in that file
  * @layer: the validated descriptor
  * @buf: the buffers it reads and writes
  * @cancel: set (under the device lock) when it should stop early
+ * @orphan: its file was closed while it ran (device lock)
  * @status: an &enum nhot_job_status; written under the device lock
  * @error: 0 or a negative errno
  * @counters: what the engine counted
@@ -282,6 +302,7 @@ struct nhot_kjob {
 	struct nhot_layer layer;
 	struct nhot_job_buf buf[NHOT_BUF_COUNT];
 	bool cancel;
+	bool orphan;
 	u32 status;
 	s32 error;
 	struct nhot_model_counters counters;
@@ -331,6 +352,7 @@ void nhot_device_put(struct nhot_device *ndev);
 
 /* file.c */
 extern const struct file_operations nhot_fops;
+void nhot_file_put(struct nhot_file *nf);
 
 /* bo.c */
 int nhot_bo_create(struct nhot_file *nf, struct nhot_bo_create *args);

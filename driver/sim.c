@@ -5,7 +5,7 @@
  * irq_work, in hard-irq context, as a device's completion interrupt would.
  *
  * Hung jobs (debugfs hang_jobs) are modelled by a worker that waits, without
- * touching the job, until the engine is reset or the job cancelled.
+ * touching the job, until the engine is reset: a hung engine ignores cancels.
  *
  * Like a device that loads a layer into its own SRAM, the engine copies a
  * job's weights and parameters out of the buffers userspace shares with it
@@ -171,8 +171,7 @@ static void nhot_sim_run(struct work_struct *work)
 		return;
 
 	if (hang) {
-		wait_event(sim->hang_wq,
-			   atomic_read(&sim->abort) || READ_ONCE(job->cancel));
+		wait_event(sim->hang_wq, atomic_read(&sim->abort));	/* no cancel */
 		error = -ECANCELED;
 	} else {
 		error = nhot_sim_run_model(sim, job, &counters);
