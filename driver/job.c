@@ -11,6 +11,8 @@
  */
 #include <linux/ktime.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -321,6 +323,18 @@ void nhot_engine_failed(struct nhot_device *ndev, int error)
 
 /* ---- SUBMIT ---------------------------------------------------------- */
 
+/*
+ * One step of a loop over up to max_jobs user entries: yields the CPU, and
+ * stops a task that is being killed (-EINTR; it never sees the errno).
+ */
+static int nhot_killable_step(void)
+{
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	cond_resched();
+	return 0;
+}
+
 /* Takes the buffer a job slot names, checking handle, pad and range. */
 static int nhot_job_take_buf(struct nhot_file *nf, struct nhot_kjob *job,
 			     enum nhot_buf_slot slot, const struct nhot_bufref *ref,
@@ -424,24 +438,44 @@ static void nhot_jobs_put(struct nhot_kjob **jobs, u32 count)
 }
 
 /*
- * Gives the jobs their ids and queues them, in order, all or none.  The file
- * lock is held across the queueing so that ids follow the queue order.
+ * Writes the first id to userspace, file lock held, before any job is
+ * visible.  Page faults are off: a fault takes mmap_lock, which must not
+ * nest inside the file lock; -EFAULT here may only mean "not resident", and
+ * nhot_jobs_queue() faults the page in without the lock and tries again.
  */
-static int nhot_jobs_queue(struct nhot_file *nf, struct nhot_kjob **jobs, u32 count,
-			   u64 *first_id)
+static int nhot_put_first_id_nofault(u64 __user *ufirst_id, u64 first_id)
+{
+	int ret;
+
+	pagefault_disable();
+	ret = put_user(first_id, ufirst_id);
+	pagefault_enable();
+	return ret;
+}
+
+/*
+ * Gives the jobs their ids, tells userspace the first one, and queues them,
+ * in order, all or none: on error no job is visible and nf->next_id is
+ * unchanged.  Called with the file lock, held across the queueing so that
+ * ids follow the queue order.
+ */
+static int nhot_jobs_queue_locked(struct nhot_file *nf, struct nhot_kjob **jobs,
+				  u32 count, u64 __user *ufirst_id)
 {
 	struct nhot_device *ndev = nf->ndev;
 	u64 now = ktime_get_ns();
 	u32 i;
 	int ret;
 
-	mutex_lock(&nf->lock);
+	lockdep_assert_held(&nf->lock);
 	if (nf->held_jobs + count > ndev->limits.max_jobs) {
 		nhot_dbg(ndev, "SUBMIT: file holds %u jobs, %u more > %u\n",
 			 nf->held_jobs, count, ndev->limits.max_jobs);
-		ret = -EBUSY;
-		goto out_unlock;
+		return -EBUSY;
 	}
+	ret = nhot_put_first_id_nofault(ufirst_id, nf->next_id);
+	if (ret)
+		return ret;
 	for (i = 0; i < count; i++) {
 		jobs[i]->id = nf->next_id + i;
 		jobs[i]->queued_ns = now;
@@ -465,21 +499,53 @@ static int nhot_jobs_queue(struct nhot_file *nf, struct nhot_kjob **jobs, u32 co
 	nhot_start_next(ndev);
 	spin_unlock_irq(&ndev->lock);
 
-	*first_id = nf->next_id;
 	nf->next_id += count;
 	nf->held_jobs += count;
-	mutex_unlock(&nf->lock);
 	return 0;
 
 err_erase:
 	while (i--)
 		xa_erase(&nf->jobs, jobs[i]->id);
-out_unlock:
-	mutex_unlock(&nf->lock);
 	return ret;
 }
 
-int nhot_submit(struct nhot_file *nf, struct nhot_submit *args)
+/*
+ * Queues the jobs (nhot_jobs_queue_locked()); the first id must reach
+ * userspace first, so a page of *ufirst_id that is not resident is faulted
+ * in without the file lock and the queueing tried again.  -EFAULT when it
+ * cannot be written: then nothing is queued and no id used.
+ */
+static int nhot_jobs_queue(struct nhot_file *nf, struct nhot_kjob **jobs, u32 count,
+			   u64 __user *ufirst_id)
+{
+	int ret;
+
+	for (;;) {
+		mutex_lock(&nf->lock);
+		ret = nhot_jobs_queue_locked(nf, jobs, count, ufirst_id);
+		mutex_unlock(&nf->lock);
+		if (ret != -EFAULT)
+			return ret;
+		if (fault_in_writeable((char __user *)ufirst_id, sizeof(*ufirst_id))) {
+			nhot_dbg(nf->ndev, "SUBMIT: first_id not writable\n");
+			return -EFAULT;
+		}
+		ret = nhot_killable_step();
+		if (ret)
+			return ret;
+	}
+}
+
+/**
+ * nhot_submit() - NHOT_IOCTL_SUBMIT
+ * @nf: the file
+ * @args: the kernel copy of the argument
+ * @ufirst_id: where userspace wants the first id (&args->first_id in its
+ *	copy): written before the jobs are queued, so that a fault leaves none
+ *
+ * Return: 0, or a negative errno of docs/uapi.md and nothing queued.
+ */
+int nhot_submit(struct nhot_file *nf, struct nhot_submit *args, u64 __user *ufirst_id)
 {
 	struct nhot_device *ndev = nf->ndev;
 	const u8 __user *ujobs = u64_to_user_ptr(args->jobs_ptr);
@@ -499,6 +565,11 @@ int nhot_submit(struct nhot_file *nf, struct nhot_submit *args)
 		nhot_dbg(ndev, "SUBMIT: job_size %u\n", args->job_size);
 		return -EINVAL;
 	}
+	if (args->job_size > NHOT_MAX_STRUCT_SIZE) {
+		nhot_dbg(ndev, "SUBMIT: job_size %u > %u\n", args->job_size,
+			 NHOT_MAX_STRUCT_SIZE);
+		return -E2BIG;
+	}
 	if (READ_ONCE(ndev->removed)) {
 		nhot_dbg(ndev, "SUBMIT: device removed\n");
 		return -ENODEV;
@@ -508,6 +579,9 @@ int nhot_submit(struct nhot_file *nf, struct nhot_submit *args)
 	if (!jobs)
 		return -ENOMEM;
 	for (i = 0; i < args->job_count; i++) {
+		ret = nhot_killable_step();
+		if (ret)
+			goto out_put;
 		ret = nhot_job_create(nf, ujobs + (u64)i * args->job_size,
 				      args->job_size, &jobs[i]);
 		if (ret) {
@@ -515,7 +589,7 @@ int nhot_submit(struct nhot_file *nf, struct nhot_submit *args)
 			goto out_put;
 		}
 	}
-	ret = nhot_jobs_queue(nf, jobs, args->job_count, &args->first_id);
+	ret = nhot_jobs_queue(nf, jobs, args->job_count, ufirst_id);
 	if (!ret) {
 		kvfree(jobs);	/* the id table owns the references now */
 		return 0;
@@ -683,6 +757,11 @@ int nhot_job_status(struct nhot_file *nf, struct nhot_job_status_args *args)
 		nhot_dbg(ndev, "JOB_STATUS: result_size %u\n", rsize);
 		return -EINVAL;
 	}
+	if (rsize > NHOT_MAX_STRUCT_SIZE) {
+		nhot_dbg(ndev, "JOB_STATUS: result_size %u > %u\n", rsize,
+			 NHOT_MAX_STRUCT_SIZE);
+		return -E2BIG;
+	}
 	res = kvcalloc(count, sizeof(*res), GFP_KERNEL_ACCOUNT);
 	jobs = kvcalloc(count, sizeof(*jobs), GFP_KERNEL_ACCOUNT);
 	ids = kvcalloc(count, sizeof(*ids), GFP_KERNEL_ACCOUNT);
@@ -691,6 +770,9 @@ int nhot_job_status(struct nhot_file *nf, struct nhot_job_status_args *args)
 		goto out_free;
 	}
 	for (i = 0; i < count; i++) {
+		ret = nhot_killable_step();
+		if (ret)
+			goto out_free;
 		ret = copy_struct_from_user(&res[i], sizeof(res[i]),
 					    ures + (u64)i * rsize, rsize);
 		if (ret) {

@@ -364,7 +364,7 @@ void nhot_bo_release_all(struct nhot_file *nf);
 
 /* job.c */
 void nhot_device_jobs_init(struct nhot_device *ndev);
-int nhot_submit(struct nhot_file *nf, struct nhot_submit *args);
+int nhot_submit(struct nhot_file *nf, struct nhot_submit *args, u64 __user *ufirst_id);
 int nhot_wait(struct nhot_file *nf, struct nhot_wait *args);
 int nhot_job_status(struct nhot_file *nf, struct nhot_job_status_args *args);
 void nhot_jobs_release_file(struct nhot_file *nf);

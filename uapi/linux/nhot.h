@@ -6,13 +6,21 @@
  * layer is specified in docs/arith.md; the ioctls are documented in
  * docs/uapi.md.  The rules that keep this ABI extensible:
  *
+ *  - an ioctl is named by its type (%NHOT_IOCTL_TYPE), number and direction;
+ *    the size encoded in the command is ignored.  A struct grows only at its
+ *    end and keeps its number, so the commands of every header ever shipped
+ *    (whose encoded sizes differ) keep working;
  *  - every ioctl argument starts with "__u32 size", the size of the struct as
  *    userspace knows it.  A shorter struct (older userspace) is zero-extended;
  *    a longer one is accepted only if the bytes the kernel does not know are
  *    all zero (else -E2BIG); one shorter than the first version of the struct
- *    gets -EINVAL;
+ *    gets -EINVAL; one above %NHOT_MAX_STRUCT_SIZE gets -E2BIG.  The same
+ *    holds for the arrays' element sizes (job_size, result_size);
+ *  - results are written back no further than the caller's size;
  *  - every flags, pad and reserved field must be zero (else -EINVAL);
  *  - user pointers are __u64;
+ *  - what a module adds is announced by a bit in &nhot_info.caps, never by a
+ *    new %NHOT_ABI_VERSION: userspace checks the bits it needs;
  *  - unknown ioctl numbers get -ENOTTY.
  */
 #ifndef _UAPI_LINUX_NHOT_H
@@ -21,7 +29,31 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
+/*
+ * The ABI version: 1 for as long as the module speaks version 1 (it always
+ * will: the ABI only grows).  Additions are &nhot_info.caps bits.
+ */
 #define NHOT_ABI_VERSION	1
+
+/* Largest size, job_size or result_size the kernel reads (else -E2BIG). */
+#define NHOT_MAX_STRUCT_SIZE	4096
+
+/*
+ * &nhot_info.caps: what this module does beyond ABI version 1 as first
+ * shipped (whose modules report caps 0, or do not write it at all).
+ *
+ * NHOT_CAP_SIZE_FREE_IOCTLS: the dispatch ignores the size encoded in the
+ *	command (a grown struct keeps its number), sizes above
+ *	%NHOT_MAX_STRUCT_SIZE get -E2BIG, long loops stop for a fatal signal.
+ * NHOT_CAP_NO_SIDE_EFFECTS: an ioctl that fails had no effect: a SUBMIT or
+ *	BO_CREATE whose results cannot be written back (-EFAULT) queued no job,
+ *	used no id and left no buffer.
+ * NHOT_CAP_WRITE_ACCESS: BO_CREATE, BO_DESTROY and SUBMIT need a file
+ *	opened for writing (else -EBADF).
+ */
+#define NHOT_CAP_SIZE_FREE_IOCTLS	0x1ULL
+#define NHOT_CAP_NO_SIDE_EFFECTS	0x2ULL
+#define NHOT_CAP_WRITE_ACCESS		0x4ULL
 
 /* The ioctl type: 0xB9 is unassigned in ioctl-number.rst. */
 #define NHOT_IOCTL_TYPE		0xB9
@@ -178,6 +210,9 @@ struct nhot_chan_params {
  * @shift_adds: shift-and-add/subtract operations (nonzero terms) done
  * @cycles: modelled engine cycles
  * @resets: engine resets
+ * @caps: the %NHOT_CAP_* bits of this module.  Added after version 1: a
+ *	module older than the field answers only %NHOT_IOCTL_GET_INFO_V1, and
+ *	leaves @caps as the caller set it (0) when @size covers it
  */
 struct nhot_info {
 	__u32 size;
@@ -202,7 +237,11 @@ struct nhot_info {
 	__u64 shift_adds;
 	__u64 cycles;
 	__u64 resets;
+	__u64 caps;
 };
+
+/* sizeof(struct nhot_info) as ABI version 1 shipped it, without @caps. */
+#define NHOT_INFO_SIZE_VER1	128
 
 /**
  * struct nhot_bo_create - NHOT_IOCTL_BO_CREATE
@@ -382,7 +421,18 @@ struct nhot_job_status_args {
 	__u32 result_size;
 };
 
+/*
+ * The size each command encodes is that of the header it was built with:
+ * the module ignores it (see the rules at the top).
+ */
 #define NHOT_IOCTL_GET_INFO	_IOWR(NHOT_IOCTL_TYPE, 0x00, struct nhot_info)
+/*
+ * GET_INFO under the number ABI version 1 shipped, which every module
+ * answers: with size = sizeof(struct nhot_info) and caps = 0 it works
+ * against old modules (caps stays 0) and new ones alike.
+ */
+#define NHOT_IOCTL_GET_INFO_V1	_IOC(_IOC_READ | _IOC_WRITE, NHOT_IOCTL_TYPE, 0x00, \
+				     NHOT_INFO_SIZE_VER1)
 #define NHOT_IOCTL_BO_CREATE	_IOWR(NHOT_IOCTL_TYPE, 0x01, struct nhot_bo_create)
 #define NHOT_IOCTL_BO_DESTROY	_IOW(NHOT_IOCTL_TYPE, 0x02, struct nhot_bo_destroy)
 #define NHOT_IOCTL_SUBMIT	_IOWR(NHOT_IOCTL_TYPE, 0x03, struct nhot_submit)

@@ -205,7 +205,9 @@ struct nhot_buf;
  * or NULL to honour $NHOT_DEVICE (same values; empty is unset) and else take
  * /dev/nhot0 if it exists, the CPU otherwise. -ENOENT for a path that does
  * not exist, -ENOTTY for a file that is no nhot engine, -EPROTO for a driver
- * of another NHOT_ABI_VERSION, open(2)'s errors otherwise.
+ * whose ABI this library cannot speak (abi_version below its NHOT_ABI_VERSION,
+ * or a capability it needs missing from GET_INFO's caps), open(2)'s errors
+ * otherwise.
  */
 int nhot_open(const char *device, struct nhot_ctx **ctx);
 /* Frees the context and every buffer still in it; jobs in flight are cancelled. NULL: no-op. */

@@ -17,6 +17,12 @@
 
 #include "ctx.h"
 
+/*
+ * The &nhot_info.caps bits this backend needs: none yet, it speaks ABI
+ * version 1 as first shipped.  A feature it comes to rely on adds its bit.
+ */
+#define DEV_CAPS_NEEDED	0ULL
+
 /* Set once by nhot_ctx_dev_init(), read-only after: no lock needed. */
 struct dev_state {
 	int fd;
@@ -338,12 +344,21 @@ int nhot_ctx_dev_init(struct nhot_ctx *ctx, const char *path)
 		ret = -errno;
 		goto err_free;
 	}
+	/*
+	 * Version 1's number, today's size: every module answers it, one that
+	 * predates caps leaves them 0 (docs/uapi.md section 1, Growth).
+	 */
 	st->info.size = sizeof(st->info);
-	ret = dev_ioctl(st, NHOT_IOCTL_GET_INFO, &st->info);
+	ret = dev_ioctl(st, NHOT_IOCTL_GET_INFO_V1, &st->info);
 	if (ret)
 		goto err_close;
-	/* A driver of another ABI, or one that reports limits no job fits in. */
-	if (st->info.abi_version != NHOT_ABI_VERSION ||
+	/*
+	 * A module speaks every version up to its own: refuse only one older
+	 * than ours, one without a capability we use, or one that reports
+	 * limits no job fits in.
+	 */
+	if (st->info.abi_version < NHOT_ABI_VERSION ||
+	    (st->info.caps & DEV_CAPS_NEEDED) != DEV_CAPS_NEEDED ||
 	    !st->info.max_jobs_per_submit || !st->info.max_jobs) {
 		ret = -EPROTO;
 		goto err_close;

@@ -262,12 +262,13 @@ TEST_F(abi, wait_deadline_zero_polls_once)
 /* ---- struct sizes (iommufd's cmd_length) ----------------------------- */
 
 /*
- * size - 1 -> EINVAL; size + 1 with a non-zero tail byte -> E2BIG;
- * size + 1 with a zero tail -> the same result as the exact size.
+ * _min - 1 (the first version's size, minus one) -> EINVAL; size + 1 with
+ * a non-zero tail byte -> E2BIG; size + 1 with a zero tail -> the same
+ * result as the exact size.
  * PREP re-initialises cmd.cmd before each call (it may create objects),
  * POST looks at the result of the last call.
  */
-#define TEST_LENGTH(_struct, _ioctl, PREP, POST)                                    \
+#define TEST_LENGTH(_struct, _min, _ioctl, PREP, POST)                              \
 	do {                                                                  \
 		struct {                                                      \
 			struct _struct cmd;                                   \
@@ -277,7 +278,7 @@ TEST_F(abi, wait_deadline_zero_polls_once)
 									      \
 		memset(&cmd, 0, sizeof(cmd));                                 \
 		PREP;                                                         \
-		cmd.cmd.size = sizeof(struct _struct) - 1;                    \
+		cmd.cmd.size = (_min) - 1;                                    \
 		cmd.extra = 0xff;                                             \
 		EXPECT_ERRNO(EINVAL, ioctl(self->fd, _ioctl, &cmd));          \
 		memset(&cmd, 0, sizeof(cmd));                                 \
@@ -307,26 +308,27 @@ TEST_F(abi, cmd_length)
 	struct nhot_job_result res[1];
 	uint32_t h;
 
-	TEST_LENGTH(nhot_info, NHOT_IOCTL_GET_INFO, (void)0,
+	TEST_LENGTH(nhot_info, NHOT_INFO_SIZE_VER1, NHOT_IOCTL_GET_INFO, (void)0,
 		    EXPECT_EQ(NHOT_ABI_VERSION, cmd.cmd.abi_version));
-	TEST_LENGTH(nhot_bo_create, NHOT_IOCTL_BO_CREATE, cmd.cmd.length = 4096,
-		    EXPECT_NE(0, cmd.cmd.handle));
-	TEST_LENGTH(nhot_bo_destroy, NHOT_IOCTL_BO_DESTROY,
+	TEST_LENGTH(nhot_bo_create, sizeof(struct nhot_bo_create), NHOT_IOCTL_BO_CREATE,
+		    cmd.cmd.length = 4096, EXPECT_NE(0, cmd.cmd.handle));
+	TEST_LENGTH(nhot_bo_destroy, sizeof(struct nhot_bo_destroy), NHOT_IOCTL_BO_DESTROY,
 		    ({ test_cmd_bo_create(self->fd, 4096, &h, NULL);
 		       cmd.cmd.handle = h; }),
 		    test_err_bo_destroy(ENOENT, self->fd, h));
-	TEST_LENGTH(nhot_submit, NHOT_IOCTL_SUBMIT,
+	TEST_LENGTH(nhot_submit, sizeof(struct nhot_submit), NHOT_IOCTL_SUBMIT,
 		    ({ cmd.cmd.jobs_ptr = (uintptr_t)&self->job;
 		       cmd.cmd.job_count = 1;
 		       cmd.cmd.job_size = sizeof(self->job); }),
 		    id = cmd.cmd.first_id);
 	ids[0] = id;
 	test_cmd_wait(self->fd, ids, 1);
-	TEST_LENGTH(nhot_wait, NHOT_IOCTL_WAIT,
+	TEST_LENGTH(nhot_wait, sizeof(struct nhot_wait), NHOT_IOCTL_WAIT,
 		    ({ cmd.cmd.ids_ptr = (uintptr_t)ids;
 		       cmd.cmd.id_count = 1; }),
 		    (void)0);
-	TEST_LENGTH(nhot_job_status_args, NHOT_IOCTL_JOB_STATUS,
+	TEST_LENGTH(nhot_job_status_args, sizeof(struct nhot_job_status_args),
+		    NHOT_IOCTL_JOB_STATUS,
 		    ({ res[0].id = id;
 		       cmd.cmd.results_ptr = (uintptr_t)res;
 		       cmd.cmd.count = 1;

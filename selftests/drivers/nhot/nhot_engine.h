@@ -45,7 +45,8 @@ static inline int nhot_find_engine(uint32_t kind)
 			continue;
 		memset(&info, 0, sizeof(info));
 		info.size = sizeof(info);
-		ret = ioctl(fd, NHOT_IOCTL_GET_INFO, &info);
+		/* the number every module answers, old ones included */
+		ret = ioctl(fd, NHOT_IOCTL_GET_INFO_V1, &info);
 		close(fd);
 		if (!ret && info.engine_kind == kind)
 			return n;

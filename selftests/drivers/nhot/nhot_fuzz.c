@@ -59,15 +59,18 @@
 /* errnos are below 128 */
 typedef unsigned __int128 errset_t;
 #define E(x)			((errset_t)1 << (x))
-/* every ioctl: section 1; EBADF: the file was closed under the thread */
+/*
+ * every ioctl: section 1; EBADF: the file was closed under the thread (or,
+ * for BO_CREATE, BO_DESTROY, SUBMIT, is not open for writing)
+ */
 #define ERR_COMMON		(E(EFAULT) | E(EINVAL) | E(E2BIG) | E(EBADF))
 #define ERR_GET_INFO		ERR_COMMON
 #define ERR_BO_CREATE		(ERR_COMMON | E(EFBIG) | E(EMFILE) | E(EDQUOT) | E(ENOMEM))
 #define ERR_BO_DESTROY		(ERR_COMMON | E(ENOENT))
 #define ERR_SUBMIT		(ERR_COMMON | E(EOPNOTSUPP) | E(EOVERFLOW) | E(ENOENT) | \
-				 E(ERANGE) | E(EBUSY) | E(ENODEV))
+				 E(ERANGE) | E(EBUSY) | E(ENODEV) | E(EINTR))
 #define ERR_WAIT		(ERR_COMMON | E(ENOENT) | E(ETIMEDOUT) | E(EINTR))
-#define ERR_JOB_STATUS		(ERR_COMMON | E(ENOENT))
+#define ERR_JOB_STATUS		(ERR_COMMON | E(ENOENT) | E(EINTR))
 #define ERR_UNKNOWN_IOCTL	(E(ENOTTY) | E(EBADF))
 /* mmap: EINVAL from nhot; ENOMEM, EOVERFLOW from the VM for absurd lengths and offsets */
 #define ERR_MMAP		(E(EINVAL) | E(ENOMEM) | E(EOVERFLOW) | E(EBADF))
@@ -87,11 +90,16 @@ static const struct {
 	  "JOB_STATUS" },
 };
 
-/* What an ioctl number may fail with: a real one's errnos, else ENOTTY. */
+/*
+ * What an ioctl number may fail with: a real one's errnos, else ENOTTY.
+ * The module goes by type, number and direction: any encoded size is real.
+ */
 static errset_t ioctl_errs(unsigned long cmd)
 {
+	const unsigned long no_size = ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT);
+
 	for (size_t i = 0; i < ARRAY_SIZE(nhot_ioctls); i++)
-		if (nhot_ioctls[i].cmd == cmd)
+		if ((nhot_ioctls[i].cmd & no_size) == (cmd & no_size))
 			return nhot_ioctls[i].errs;
 	return ERR_UNKNOWN_IOCTL;
 }
