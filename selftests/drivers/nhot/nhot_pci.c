@@ -19,7 +19,16 @@
  *                     unbound and the module removed;
  *      bad-signature  nhot-emu --bad-signature: probe refuses the function;
  *      one-vector     nhot-emu --vectors 1: the pci tests with completions,
- *                     errors and reset acknowledgments on one MSI-X vector.
+ *                     errors and reset acknowledgments on one MSI-X vector;
+ *      swiotlb        a guest booted with swiotlb=force (every DMA transfer
+ *                     bounced, as in SEV/TDX guests): the pci tests, among
+ *                     them the DMA ownership ones below.
+ *  - DMA ownership (docs/hw.md 9): a chained batch (each job reads the
+ *    previous job's output, compared with libnhot's nhot_ref_run()), and an
+ *    output the CPU rewrites after its job completed, which must survive the
+ *    job's release and be what the next job reads.  With bounce buffering,
+ *    a mapping made at SUBMIT reads stale input and an unmap at release
+ *    copies old bytes back: both fail here.
  *    The fault_* tests count the emulator's jobs: run them alone, in order
  *    (ksft-run.sh with KSFT_ONLY), on a fresh emulator.
  */
@@ -29,6 +38,7 @@
 #include <sys/syscall.h>
 
 #include "nhot_util.h"
+#include "nhot.h"	/* libnhot: nhot_ref_run() */
 
 #define PCI_DRIVER_DIR	"/sys/bus/pci/drivers/nhot"
 /* The engine timeout of the fault tests: short, they wait it out. */
@@ -171,7 +181,7 @@ FIXTURE(pci) {
 FIXTURE_SETUP(pci)
 {
 	self->fd = -1;
-	if (scenario()[0] && strcmp(scenario(), "one-vector"))
+	if (scenario()[0] && strcmp(scenario(), "one-vector") && strcmp(scenario(), "swiotlb"))
 		SKIP(return, "NHOT_PCI_SCENARIO=%s: the emulator is not a plain one", scenario());
 	self->dev = nhot_engine_or_skip(NHOT_ENGINE_PCI);
 	self->fd = nhot_open_dev(self->dev);
@@ -343,6 +353,193 @@ TEST_F(pci, unbind_with_jobs_in_flight_then_bind)
 	EXPECT_EQ(NHOT_JOB_DONE, r.status) TH_LOG("error %d", r.error);
 	EXPECT_TRUE(nhot_fc_output_ok(&fc, &bos2, 0));
 	close(fd2);
+}
+
+/* --- DMA ownership: the device owns a job's buffers only while it runs --- */
+
+/* An FC layer whose output can be the next one's input: k == out_c. */
+#define CHAIN_K		32
+#define CHAIN_BATCH	4
+#define CHAIN_BYTES	(CHAIN_BATCH * CHAIN_K)
+/* Tensors 1000 bytes apart: some share a page, some straddle a boundary. */
+#define CHAIN_STRIDE	1000
+
+/* Creates a buffer of len bytes, mapped; its handle. */
+static uint8_t *map_new_bo(struct __test_metadata *_metadata, int fd, uint64_t len,
+			   uint32_t *handle)
+{
+	uint64_t mo;
+	uint8_t *map;
+
+	test_cmd_bo_create(fd, len, handle, &mo);
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, mo);
+	EXPECT_NE(MAP_FAILED, map);
+	return map == MAP_FAILED ? NULL : map;
+}
+
+/* out = fc(in) by libnhot's reference; 0 or its error. */
+static int chain_ref(const struct nhot_fc *fc, const uint8_t *in, uint8_t *out)
+{
+	struct nhot_tensors t = {
+		.input = in, .input_len = CHAIN_BYTES,
+		.weights = fc->packed, .weights_len = fc->packed_bytes,
+		.params = fc->params, .params_len = fc->out_c * sizeof(fc->params[0]),
+		.output = out, .output_len = CHAIN_BYTES,
+	};
+	struct nhot_layer layer;
+
+	nhot_fc_layer(fc, &layer);
+	return nhot_ref_run(&layer, &t, NULL);
+}
+
+/* The FC job reading act at in_off and writing act at out_off. */
+static void chain_job(const struct nhot_fc *fc, uint32_t act, uint64_t in_off,
+		      uint64_t out_off, uint32_t w, uint32_t params, struct nhot_job *job)
+{
+	memset(job, 0, sizeof(*job));
+	nhot_fc_layer(fc, &job->layer);
+	job->input.handle = act;
+	job->input.offset = in_off;
+	job->weights.handle = w;
+	job->params.handle = params;
+	job->output.handle = act;
+	job->output.offset = out_off;
+}
+
+/*
+ * One SUBMIT of JOBS FC jobs where job k reads what job k - 1 wrote: every
+ * job must see its predecessor's output, not what the buffer held at SUBMIT.
+ */
+TEST_F(pci, chained_batch_reads_each_previous_output)
+{
+	enum { JOBS = 12 };
+	const uint64_t act_len = (JOBS + 1) * CHAIN_STRIDE + CHAIN_BYTES;
+	struct nhot_job_result res[JOBS];
+	uint8_t expect[CHAIN_BYTES], next[CHAIN_BYTES];
+	struct nhot_job jobs[JOBS];
+	uint32_t act, w, params;
+	uint8_t *act_map, *w_map, *params_map;
+	struct nhot_fc fc;
+	uint64_t first, ids[JOBS];
+
+	memset(&fc, 0, sizeof(fc));
+	fc.batch = CHAIN_BATCH;
+	fc.k = CHAIN_K;
+	fc.out_c = CHAIN_K;
+	fc.n = 2;
+	fc.b = 6;
+	nhot_fc_fill(&fc, 1414);
+	act_map = map_new_bo(_metadata, self->fd, act_len, &act);
+	w_map = map_new_bo(_metadata, self->fd, 4096, &w);
+	params_map = map_new_bo(_metadata, self->fd, 4096, &params);
+	ASSERT_TRUE(act_map && w_map && params_map);
+	memcpy(w_map, fc.packed, fc.packed_bytes);
+	memcpy(params_map, fc.params, fc.out_c * sizeof(fc.params[0]));
+	memset(act_map, 0xa5, act_len);
+	memcpy(act_map, fc.in, CHAIN_BYTES);
+
+	for (int i = 0; i < JOBS; i++)
+		chain_job(&fc, act, (uint64_t)i * CHAIN_STRIDE, (uint64_t)(i + 1) * CHAIN_STRIDE,
+			  w, params, &jobs[i]);
+	test_cmd_submit(self->fd, jobs, JOBS, &first);
+	for (int i = 0; i < JOBS; i++)
+		ids[i] = res[i].id = first + i;
+	ASSERT_EQ(0, _test_cmd_wait(self->fd, ids, JOBS, 0, nhot_now_ns() + 60 * NHOT_SEC_NS));
+	test_cmd_job_status(self->fd, res, JOBS, NHOT_STATUS_RELEASE);
+
+	memcpy(expect, fc.in, CHAIN_BYTES);
+	for (int i = 0; i < JOBS; i++) {
+		ASSERT_EQ(NHOT_JOB_DONE, res[i].status) TH_LOG("job %d: error %d", i, res[i].error);
+		ASSERT_EQ(0, chain_ref(&fc, expect, next));
+		memcpy(expect, next, CHAIN_BYTES);
+		ASSERT_EQ(0, memcmp(act_map + (uint64_t)(i + 1) * CHAIN_STRIDE, expect,
+				    CHAIN_BYTES))
+			TH_LOG("job %d's output differs from nhot_ref_run() of its input", i);
+	}
+	munmap(act_map, act_len);
+	munmap(w_map, 4096);
+	munmap(params_map, 4096);
+}
+
+/*
+ * Job A writes its output; after A completed the CPU writes new data over
+ * that output, and only then is A released (its buffers put).  The CPU's
+ * bytes must stay, and job B, submitted afterwards to read them, must
+ * compute from them.
+ */
+TEST_F(pci, cpu_writes_after_completion_survive_release)
+{
+	const uint64_t len = 3 * CHAIN_STRIDE + CHAIN_BYTES;
+	const uint64_t a_in = 0, a_out = CHAIN_STRIDE, b_out = 3 * CHAIN_STRIDE;
+	uint8_t cpu_data[CHAIN_BYTES], expect[CHAIN_BYTES];
+	struct nhot_job_result res;
+	struct nhot_job job;
+	uint32_t act, w, params;
+	uint8_t *act_map, *w_map, *params_map;
+	struct nhot_fc fc;
+	uint32_t st = 99;
+	uint64_t id;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.batch = CHAIN_BATCH;
+	fc.k = CHAIN_K;
+	fc.out_c = CHAIN_K;
+	fc.n = 3;
+	fc.b = 5;
+	nhot_fc_fill(&fc, 2718);
+	act_map = map_new_bo(_metadata, self->fd, len, &act);
+	w_map = map_new_bo(_metadata, self->fd, 4096, &w);
+	params_map = map_new_bo(_metadata, self->fd, 4096, &params);
+	ASSERT_TRUE(act_map && w_map && params_map);
+	memcpy(w_map, fc.packed, fc.packed_bytes);
+	memcpy(params_map, fc.params, fc.out_c * sizeof(fc.params[0]));
+	memset(act_map, 0xa5, len);
+	memcpy(act_map + a_in, fc.in, CHAIN_BYTES);
+
+	/* A: completes, stays unreleased */
+	chain_job(&fc, act, a_in, a_out, w, params, &job);
+	test_cmd_submit(self->fd, &job, 1, &id);
+	test_cmd_wait(self->fd, &id, 1);
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, 0));
+	ASSERT_EQ(NHOT_JOB_DONE, res.status) TH_LOG("error %d", res.error);
+	ASSERT_EQ(0, chain_ref(&fc, fc.in, expect));
+	ASSERT_EQ(0, memcmp(act_map + a_out, expect, CHAIN_BYTES));
+
+	/* the CPU owns A's output now: new data, then A goes */
+	for (int i = 0; i < CHAIN_BYTES; i++)
+		cpu_data[i] = nhot_t_rand(&st);
+	memcpy(act_map + a_out, cpu_data, CHAIN_BYTES);
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, NHOT_STATUS_RELEASE));
+	EXPECT_EQ(0, memcmp(act_map + a_out, cpu_data, CHAIN_BYTES))
+		TH_LOG("releasing job A wrote over what the CPU wrote after A completed");
+
+	/* B reads the CPU's data */
+	memcpy(act_map + a_out, cpu_data, CHAIN_BYTES);
+	chain_job(&fc, act, a_out, b_out, w, params, &job);
+	test_cmd_submit(self->fd, &job, 1, &id);
+	test_cmd_wait(self->fd, &id, 1);
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, NHOT_STATUS_RELEASE));
+	ASSERT_EQ(NHOT_JOB_DONE, res.status) TH_LOG("error %d", res.error);
+	ASSERT_EQ(0, chain_ref(&fc, cpu_data, expect));
+	EXPECT_EQ(0, memcmp(act_map + b_out, expect, CHAIN_BYTES))
+		TH_LOG("job B did not compute from the CPU's data");
+	munmap(act_map, len);
+	munmap(w_map, 4096);
+	munmap(params_map, 4096);
+}
+
+/* The swiotlb scenario proves something only if bounce buffering is on. */
+TEST(swiotlb_forced)
+{
+	char cmdline[4096] = { 0 };
+	int fd;
+
+	scenario_or_skip("swiotlb");
+	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, cmdline, sizeof(cmdline) - 1));
+	close(fd);
+	EXPECT_NE(NULL, strstr(cmdline, "swiotlb=force")) TH_LOG("/proc/cmdline: %s", cmdline);
 }
 
 /* --- scenarios with a special emulator -------------------------------- */
