@@ -6,9 +6,10 @@
  *  - At SUBMIT (process context, on behalf of the submitting process) the
  *    job gets what its transfer needs that can be allocated early: for each
  *    buffer slice it uses, a scatter-gather table of exactly the slice's
- *    bytes in the buffer object's pages, and one page list for all slices
- *    in coherent DMA memory (a dma_pool for the common small job).  Nothing
- *    is mapped for the device yet.
+ *    bytes in the buffer object's pages, and one page list for all slices.
+ *    The tables are charged to the caller's memory cgroup; the page lists
+ *    are coherent DMA memory (a dma_pool for the common small job), which
+ *    cannot be charged.  Nothing is mapped for the device yet.
  *  - When the job starts (nhot_pci_map_xfer(), the engine's start work, in
  *    process context) the tables are mapped: the mapping syncs for the
  *    device (with bounce buffering, swiotlb: the bytes are copied into the
@@ -47,7 +48,7 @@ static unsigned int nhot_pci_max_segment(struct device *dev)
 	return max_t(size_t, rounddown(min_t(size_t, max, UINT_MAX), PAGE_SIZE), PAGE_SIZE);
 }
 
-/* A table of exactly @buf's slice in the buffer object's pages. */
+/* A table of exactly @buf's slice in the buffer object's pages (charged). */
 static int nhot_pci_slot_table(struct device *dev, struct nhot_job_buf *buf,
 			       struct sg_table *sgt)
 {
@@ -56,14 +57,14 @@ static int nhot_pci_slot_table(struct device *dev, struct nhot_job_buf *buf,
 	struct page **pages;
 	int ret;
 
-	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		pages[i] = vmalloc_to_page(buf->bo->vaddr + ((first + i) << PAGE_SHIFT));
 	ret = sg_alloc_table_from_pages_segment(sgt, pages, n, offset_in_page(buf->offset),
 						buf->bytes, nhot_pci_max_segment(dev),
-						GFP_KERNEL);
+						GFP_KERNEL_ACCOUNT);
 	kvfree(pages);
 	return ret;
 }
@@ -117,6 +118,7 @@ static int nhot_pci_map_alloc(struct nhot_pci *pe, struct nhot_kjob *job,
 		map->hw[slot].nr_pages = nhot_pci_slice_pages(buf->offset, buf->bytes);
 		total += map->hw[slot].nr_pages;
 	}
+	/* coherent memory: not chargeable to a memory cgroup */
 	map->lists_bytes = max_t(u64, total, 1) * sizeof(*map->lists);
 	if (map->lists_bytes <= NHOT_PCI_POOL_BYTES)
 		map->lists = dma_pool_alloc(pe->lists_pool, GFP_KERNEL, &map->lists_dma);
@@ -253,7 +255,7 @@ int nhot_pci_prepare(struct nhot_device *ndev, struct nhot_kjob *job)
 	/* the engine uses 4 KiB page lists (docs/hw.md) */
 	BUILD_BUG_ON(PAGE_SIZE != NHOT_HW_PAGE_SIZE);
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
 	if (!map)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&map->node);
