@@ -490,11 +490,18 @@ static int nhot_pci_request_irqs(struct nhot_pci *pe)
 	return 0;
 }
 
+/* What probe found and mapped, for nhot_pci_attach(). */
+struct nhot_pci_bars {
+	struct pci_dev *pdev;
+	void __iomem *ctrl;
+	void __iomem *regs;
+};
+
 /* Builds the engine of a new nhot device (nhot_device_create_engine()). */
 static int nhot_pci_attach(struct nhot_device *ndev, void *data)
 {
-	struct pci_dev *pdev = data;
-	void __iomem *const *bars = pcim_iomap_table(pdev);
+	const struct nhot_pci_bars *bars = data;
+	struct pci_dev *pdev = bars->pdev;
 	struct device *dev = &pdev->dev;
 	struct nhot_pci *pe;
 	u32 wired;
@@ -505,8 +512,8 @@ static int nhot_pci_attach(struct nhot_device *ndev, void *data)
 		return -ENOMEM;
 	pe->pdev = pci_dev_get(pdev);
 	pe->ndev = ndev;
-	pe->ctrl = bars[NHOT_HW_BAR_CTRL];
-	pe->regs = bars[NHOT_HW_BAR_REGS];
+	pe->ctrl = bars->ctrl;
+	pe->regs = bars->regs;
 	pe->peer_id = nhot_pci_rd(pe, NHOT_HW_REG_PEER_ID);
 	INIT_WORK(&pe->error_work, nhot_pci_error_work);
 	init_irq_work(&pe->report, nhot_pci_report);
@@ -600,8 +607,55 @@ static int nhot_pci_check_device(struct pci_dev *pdev, void __iomem *regs)
 	return 0;
 }
 
+/*
+ * Is the function an n-hot engine?  QEMU gives every ivshmem function
+ * (doorbell or plain, whoever serves it) this vendor and device id, so
+ * nothing else may be done to it before this answers: BAR2's register page
+ * is mapped just for the check (memory decoding is on, the only thing
+ * pcim_enable_device() did) and unmapped again; no region is requested and
+ * bus mastering stays off.
+ */
+static int nhot_pci_identify(struct pci_dev *pdev)
+{
+	void __iomem *regs;
+	int ret;
+
+	if (!(pci_resource_flags(pdev, NHOT_HW_BAR_REGS) & IORESOURCE_MEM) ||
+	    pci_resource_len(pdev, NHOT_HW_BAR_REGS) < NHOT_HW_REGS_SIZE ||
+	    !(pci_resource_flags(pdev, NHOT_HW_BAR_CTRL) & IORESOURCE_MEM) ||
+	    pci_resource_len(pdev, NHOT_HW_BAR_CTRL) < NHOT_HW_DOORBELL + sizeof(u32)) {
+		dev_info(&pdev->dev, "not an n-hot engine (BARs 0 and 2)\n");
+		return -ENODEV;
+	}
+	regs = pci_iomap_range(pdev, NHOT_HW_BAR_REGS, 0, NHOT_HW_REGS_SIZE);
+	if (!regs)
+		return -ENOMEM;
+	ret = nhot_pci_check_device(pdev, regs);
+	pci_iounmap(pdev, regs);
+	return ret;
+}
+
+/* Requests and maps a whole BAR, both released by devres. */
+static void __iomem *nhot_pci_iomap_region(struct pci_dev *pdev, int bar)
+{
+#ifdef NHOT_HAVE_PCIM_IOMAP_REGION
+	return pcim_iomap_region(pdev, bar, KBUILD_MODNAME);
+#else
+	/* before 6.11: a region requested after pcim_enable_device() is managed */
+	void __iomem *addr;
+	int ret;
+
+	ret = pci_request_region(pdev, bar, KBUILD_MODNAME);
+	if (ret)
+		return IOMEM_ERR_PTR(ret);
+	addr = pcim_iomap(pdev, bar, 0);
+	return addr ?: IOMEM_ERR_PTR(-ENOMEM);
+#endif
+}
+
 static int nhot_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
+	struct nhot_pci_bars bars = { .pdev = pdev };
 	struct nhot_device *ndev;
 	int ret;
 
@@ -609,15 +663,7 @@ static int nhot_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
-	if (pci_resource_len(pdev, NHOT_HW_BAR_REGS) < NHOT_HW_REGS_SIZE) {
-		dev_info(&pdev->dev, "not an n-hot engine (BAR2 too small)\n");
-		return -ENODEV;
-	}
-	ret = pcim_iomap_regions(pdev, BIT(NHOT_HW_BAR_CTRL) | BIT(NHOT_HW_BAR_REGS),
-				 KBUILD_MODNAME);
-	if (ret)
-		return ret;
-	ret = nhot_pci_check_device(pdev, pcim_iomap_table(pdev)[NHOT_HW_BAR_REGS]);
+	ret = nhot_pci_identify(pdev);
 	if (ret)
 		return ret;
 	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
@@ -627,9 +673,15 @@ static int nhot_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	}
 	/* a bounced slice keeps its offset in the page: page lists need it */
 	dma_set_min_align_mask(&pdev->dev, NHOT_HW_PAGE_SIZE - 1);
+	bars.ctrl = nhot_pci_iomap_region(pdev, NHOT_HW_BAR_CTRL);
+	if (IS_ERR(bars.ctrl))
+		return PTR_ERR(bars.ctrl);
+	bars.regs = nhot_pci_iomap_region(pdev, NHOT_HW_BAR_REGS);
+	if (IS_ERR(bars.regs))
+		return PTR_ERR(bars.regs);
 	pci_set_master(pdev);
 
-	ndev = nhot_device_create_engine(NHOT_ENGINE_PCI, &pdev->dev, nhot_pci_attach, pdev);
+	ndev = nhot_device_create_engine(NHOT_ENGINE_PCI, &pdev->dev, nhot_pci_attach, &bars);
 	if (IS_ERR(ndev)) {
 		pci_clear_master(pdev);
 		return PTR_ERR(ndev);
@@ -640,8 +692,30 @@ static int nhot_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 static void nhot_pci_remove(struct pci_dev *pdev)
 {
+	struct nhot_device *ndev = pci_get_drvdata(pdev);
+
 	/* jobs end, the engine is destroyed; open files keep the nhot device */
-	nhot_device_remove(pci_get_drvdata(pdev));
+	if (ndev)
+		nhot_device_remove(ndev);
+	pci_set_drvdata(pdev, NULL);
+}
+
+/*
+ * Reboot, power-off, kexec: the device must stop using guest memory before
+ * the next kernel owns it.  The job on the device is not waited for (its
+ * timeout may be an hour): a reset ends it FAILED -EIO.  Then the same as
+ * remove (the other jobs end, the device is reset without ENABLE, bus
+ * mastering off): processes may still submit while the system goes down,
+ * and a half-stopped engine would be reset with ENABLE by a job timeout.
+ */
+static void nhot_pci_shutdown(struct pci_dev *pdev)
+{
+	struct nhot_device *ndev = pci_get_drvdata(pdev);
+
+	if (ndev)
+		nhot_engine_failed(ndev, -EIO);
+	nhot_pci_remove(pdev);
+	pci_clear_master(pdev);
 }
 
 static const struct pci_device_id nhot_pci_ids[] = {
@@ -655,6 +729,7 @@ static struct pci_driver nhot_pci_driver = {
 	.id_table = nhot_pci_ids,
 	.probe = nhot_pci_probe,
 	.remove = nhot_pci_remove,
+	.shutdown = nhot_pci_shutdown,
 };
 
 int nhot_pci_register(void)

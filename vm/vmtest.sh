@@ -63,11 +63,14 @@ if [ "$pci" != 0 ]; then
 	export NHOT_EMU=$bin/nhot-emu
 fi
 # The PCI scenarios: name;nhot-emu options;the tests (KSFT_ONLY of
-# ksft-run.sh);kernel arguments;programs (default nhot_pci).
+# ksft-run.sh);kernel arguments;programs (default nhot_pci);an ERE the
+# emulator's last "reset" line must match once the guest is gone (its
+# log needs --verbose).
 scenarios=(
 	"faults;--inject-error 2 --stall 4 --fatal 7 --die 10;^nhot_pci fault\\."
 	"bad-signature;--bad-signature;^nhot_pci global\\.bad_signature_refused$"
 	"one-vector;--vectors 1;^nhot_pci pci\\."
+	"shutdown;--verbose --stall 1;^nhot_pci global\\.shutdown_with_job_on_device$;;;: idle$"
 	"swiotlb;;^nhot_pci (pci\\.|global\\.swiotlb)|^nhot_(jobs|layers) [a-z_]+\\.pci\\.;swiotlb=force;nhot_pci nhot_jobs nhot_layers"
 )
 [ "$pci" != 0 ] && [ -x "$bin/nhot_pci" ] || scenarios=()
@@ -130,9 +133,9 @@ run_one() {	# release
 
 	# The scenarios, one guest each, after the suite (one guest per kernel
 	# at a time keeps the two cores from being shared four ways).
-	local sc name opts only kargs sprogs run p sfiles
+	local sc name opts only kargs sprogs last_reset run p sfiles reset
 	for sc in "${scenarios[@]}"; do
-		IFS=';' read -r name opts only kargs sprogs <<<"$sc"
+		IFS=';' read -r name opts only kargs sprogs last_reset <<<"$sc"
 		run=$rel@$name
 		t0=$SECONDS
 		sfiles=()
@@ -144,6 +147,13 @@ run_one() {	# release
 			-- "NHOT_PCI_SCENARIO=$name KSFT_ONLY='$only' sh ksft-run.sh ${sprogs:-nhot_pci}" \
 			>"$out/$run.log" 2>&1
 		echo $? >"$out/$run.rc"
+		if [ -n "$last_reset" ]; then
+			reset=$(grep 'nhot-emu: reset ' "$out/$run.emu" 2>/dev/null | tail -1)
+			if ! grep -Eq "$last_reset" <<<"$reset"; then
+				echo "# $run: the emulator's last reset line '$reset' does not match '$last_reset'" >>"$out/$run.log"
+				echo 1 >"$out/$run.rc"
+			fi
+		fi
 		echo "# $run: $((SECONDS - t0)) s" >>"$out/$run.log"
 	done
 }

@@ -20,6 +20,10 @@
  *      bad-signature  nhot-emu --bad-signature: probe refuses the function;
  *      one-vector     nhot-emu --vectors 1: the pci tests with completions,
  *                     errors and reset acknowledgments on one MSI-X vector;
+ *      shutdown       nhot-emu --verbose --stall 1: a job is on the device
+ *                     when the guest reboots; vm/vmtest.sh checks that
+ *                     the driver's .shutdown reset the device without
+ *                     ENABLE (the emulator's log);
  *      swiotlb        a guest booted with swiotlb=force (every DMA transfer
  *                     bounced, as in SEV/TDX guests): the pci tests, among
  *                     them the DMA ownership ones below.
@@ -197,10 +201,12 @@ FIXTURE_TEARDOWN(pci)
 
 TEST_F(pci, function_in_sysfs)
 {
-	char path[128];
-	unsigned long id;
+	char path[128], iomem[16384];
+	int vectors, fd, regions;
 	struct nhot_info info;
-	int vectors;
+	unsigned long id;
+	const char *p;
+	ssize_t n;
 
 	TH_LOG("/dev/nhot%d is %s", self->dev, self->addr);
 	snprintf(path, sizeof(path), PCI_DRIVER_DIR "/%s", self->addr);
@@ -216,6 +222,17 @@ TEST_F(pci, function_in_sysfs)
 	vectors = count_entries(path);
 	EXPECT_EQ(strcmp(scenario(), "one-vector") ? 2 : 1, vectors)
 		TH_LOG("%s: %d MSI-X vectors", path, vectors);
+
+	/* BARs 0 and 2 requested (and released by devres at unbind) */
+	fd = open("/proc/iomem", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	n = read(fd, iomem, sizeof(iomem) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	iomem[n] = 0;
+	for (p = iomem, regions = 0; (p = strstr(p, " : nhot\n")); p++)
+		regions++;
+	EXPECT_EQ(2, regions) TH_LOG("/proc/iomem:\n%s", iomem);
 
 	test_cmd_get_info(self->fd, &info);
 	EXPECT_EQ(NHOT_ENGINE_PCI, info.engine_kind);
@@ -703,8 +720,11 @@ TEST_F(fault, emulator_dies_mid_job)
 /* The ivshmem function is there, unclaimed; the module loaded fine. */
 TEST(bad_signature_refused)
 {
-	char path[300];
+	char path[300], iomem[16384];
 	bool seen = false, found = false;
+	unsigned long enabled;
+	uint8_t cmd[2];
+	ssize_t n;
 	DIR *d;
 	int fd;
 	struct dirent *e;
@@ -730,7 +750,25 @@ TEST(bad_signature_refused)
 		seen = true;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", e->d_name);
 		EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s has a driver", e->d_name);
+		/* refused before bus mastering, and nothing left enabled */
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(2, pread(fd, cmd, 2, 4));	/* PCI_COMMAND */
+		close(fd);
+		EXPECT_EQ(0, cmd[0] & 0x04) TH_LOG("%s: bus mastering on", e->d_name);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/enable", e->d_name);
+		ASSERT_EQ(0, read_hex(path, &enabled));
+		EXPECT_EQ(0, enabled) TH_LOG("%s left enabled", e->d_name);
 	}
+	/* no region of the function is held */
+	fd = open("/proc/iomem", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	n = read(fd, iomem, sizeof(iomem) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	iomem[n] = 0;
+	EXPECT_EQ(NULL, strstr(iomem, "nhot")) TH_LOG("/proc/iomem names nhot");
 	closedir(d);
 	EXPECT_TRUE(seen) TH_LOG("no ivshmem function in this guest");
 
@@ -744,6 +782,59 @@ TEST(bad_signature_refused)
 	found = kmsg_count(fd, "not an n-hot engine") > 0;
 	close(fd);
 	EXPECT_TRUE(found) TH_LOG("no 'not an n-hot engine' line in the kernel log");
+}
+
+/*
+ * The shutdown scenario (nhot-emu --verbose --stall 1): a job is on the
+ * device, never completing, when the guest reboots; a child process keeps
+ * the file (and so the job) open past this test.  The driver's .shutdown
+ * must stop the device: vm/vmtest.sh checks on the host that the
+ * emulator's last reset was without ENABLE ("idle": the device touches no
+ * guest memory from then on).  This test only sets the stage.
+ */
+TEST(shutdown_with_job_on_device)
+{
+	struct nhot_job_result res;
+	struct nhot_fc_bos bos;
+	struct nhot_job job;
+	struct nhot_fc fc;
+	uint64_t id;
+	pid_t pid;
+	int fd, dev;
+
+	scenario_or_skip("shutdown");
+	dev = nhot_engine_or_skip(NHOT_ENGINE_PCI);
+	fd = nhot_open_dev(dev);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, nhot_fc_bos_create(fd, &bos));
+	nhot_fc_small(&fc, 2, 8, 31);
+	nhot_fc_job(&fc, &bos, 0, &job);
+	test_cmd_submit(fd, &job, 1, &id);
+	/* the emulator stalls it: it never ends by itself */
+	EXPECT_EQ(-1, _test_cmd_wait(fd, &id, 1, 0, nhot_now_ns() + NHOT_SEC_NS / 2));
+	EXPECT_EQ(ETIMEDOUT, errno);
+	ASSERT_EQ(0, _test_job_result(fd, id, &res, 0));
+	ASSERT_EQ(NHOT_JOB_RUNNING, res.status);
+	/* a longer timeout than the rest of the guest's life */
+	ASSERT_EQ(0, nhot_debugfs_write(dev, "timeout_ms", 600000));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR);
+
+		/* no pipe of the test runner kept open: only the nhot file */
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		for (int i = 3; i < 1024; i++)
+			if (i != fd)
+				close(i);
+		setsid();
+		for (;;)
+			pause();
+	}
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
