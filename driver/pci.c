@@ -7,8 +7,11 @@
  * the device looks at it when rung through BAR0's doorbell.  Jobs go through a
  * submission ring and come back through a completion ring, both in coherent
  * memory; the job's buffers are reached by DMA through page lists
- * (pci_dma.c).  Interrupts are MSI-X: one handler serves every vector, since
- * a device with one vector folds the error vector onto the completion one.
+ * (pci_dma.c), mapped only while their job is on the device.  Interrupts are
+ * MSI-X: one threaded handler serves every vector, since a device with one
+ * vector folds the error vector onto the completion one; the hard handler
+ * only wakes the thread, which unmaps the completed job (syncing its output
+ * for the CPU) and reports it.
  *
  * States of an engine:
  *  - UP: probe reset it with ENABLE; jobs run.
@@ -111,6 +114,7 @@ static struct nhot_kjob *nhot_pci_drain(struct nhot_pci *pe, int *error,
 		}
 		done = pe->cur_job;
 		pe->cur_job = NULL;
+		pe->given = false;
 		*error = nhot_pci_cqe_error(cqe.status);
 		counters->macs = cqe.macs;
 		counters->shift_adds = cqe.shift_adds;
@@ -123,34 +127,49 @@ static struct nhot_kjob *nhot_pci_drain(struct nhot_pci *pe, int *error,
 	return done;
 }
 
+/*
+ * Reports the completions the device wrote.  The job's buffers are unmapped
+ * first: that syncs its output for the CPU, which owns it from the report
+ * on.  Process context (the interrupt thread, probe).
+ */
 static void nhot_pci_complete(struct nhot_pci *pe)
 {
 	struct nhot_device *ndev = pe->ndev;
 	struct nhot_model_counters counters = { 0 };
 	struct nhot_kjob *job;
-	unsigned long flags;
 	int error = 0;
 	bool bad;
 
-	spin_lock_irqsave(&ndev->lock, flags);
+	mutex_lock(&pe->xfer_lock);
+	spin_lock_irq(&ndev->lock);
 	job = nhot_pci_drain(pe, &error, &counters, &bad);
-	spin_unlock_irqrestore(&ndev->lock, flags);
+	spin_unlock_irq(&ndev->lock);
 	if (bad) {
 		WRITE_ONCE(pe->lost_count, true);
 		schedule_work(&pe->error_work);
 	}
-	if (!job)
-		return;
-	/*
-	 * A reset that begins now waits for this handler (synchronize_irq)
-	 * and nhot_engine_job_done() drops a report made during a reset.
-	 */
-	if (!error)
-		nhot_pci_sync_output(pe, job);
-	nhot_engine_job_done(ndev, job, error, &counters);
+	if (job) {
+		if (pe->xfer_job == job) {
+			nhot_pci_unmap_xfer(pe, job);
+			pe->xfer_job = NULL;
+		}
+		/*
+		 * A reset that begins now waits for this thread
+		 * (synchronize_irq) and nhot_engine_job_done() drops a report
+		 * made during a reset.
+		 */
+		nhot_engine_job_done(ndev, job, error, &counters);
+	}
+	mutex_unlock(&pe->xfer_lock);
 }
 
+/* Hard interrupt: nothing to acknowledge (MSI-X edges); the thread works. */
 static irqreturn_t nhot_pci_irq(int irq, void *data)
+{
+	return IRQ_WAKE_THREAD;
+}
+
+static irqreturn_t nhot_pci_irq_thread(int irq, void *data)
 {
 	struct nhot_pci *pe = data;
 
@@ -210,6 +229,16 @@ static void nhot_pci_report_later(struct nhot_pci *pe, struct nhot_kjob *job, in
 	irq_work_queue(&pe->report);
 }
 
+/* The device let go of the mapped job, if any: unmap its buffers. */
+static void nhot_pci_end_xfer(struct nhot_pci *pe)
+{
+	lockdep_assert_held(&pe->xfer_lock);
+	if (pe->xfer_job) {
+		nhot_pci_unmap_xfer(pe, pe->xfer_job);
+		pe->xfer_job = NULL;
+	}
+}
+
 /* ---- reset ----------------------------------------------------------- */
 
 /*
@@ -253,9 +282,18 @@ static int nhot_pci_hw_reset(struct nhot_pci *pe, bool enable)
 	for (i = 0; i < pe->nvec; i++)
 		synchronize_irq(pci_irq_vector(pe->pdev, i));
 	irq_work_sync(&pe->report);
+	/* so is a start: it saw the reset and did not give its job */
+	cancel_work_sync(&pe->start_work);
+	/* the device let go (or is dead, without bus mastering): unmap */
+	mutex_lock(&pe->xfer_lock);
+	nhot_pci_end_xfer(pe);
+	mutex_unlock(&pe->xfer_lock);
 
 	spin_lock_irq(&ndev->lock);
 	pe->cur_job = NULL;
+	pe->start_job = NULL;
+	pe->given = false;
+	pe->abort = false;
 	pe->report_job = NULL;
 	pe->withheld = false;
 	pe->sq_tail = 0;
@@ -276,23 +314,13 @@ static int nhot_pci_hw_reset(struct nhot_pci *pe, bool enable)
 
 /* ---- engine ops ------------------------------------------------------ */
 
-static void nhot_pci_start(struct nhot_device *ndev, struct nhot_kjob *job, bool hang)
+/* Puts @job's descriptor on the ring and rings the bell (device lock held). */
+static void nhot_pci_give(struct nhot_pci *pe, struct nhot_kjob *job)
 {
-	struct nhot_pci *pe = ndev->engine;
 	struct nhot_pci_map *map = job->engine_data;
 	struct nhot_hw_sqe *sqe;
 
-	lockdep_assert_held(&ndev->lock);
-	pe->cur_job = job;
-	pe->cur_cookie = ++pe->next_cookie;
-	pe->withheld = hang;
-	if (pe->dead) {
-		nhot_pci_report_later(pe, job, -ENODEV);
-		return;
-	}
-	/* a hung engine, modelled: the device never sees the job */
-	if (hang)
-		return;
+	lockdep_assert_held(&pe->ndev->lock);
 	/* one job at a time (job.c): the ring never fills */
 	if (WARN_ON_ONCE(pe->sq_tail - pe->cq_head >= NHOT_PCI_RING_ENTRIES)) {
 		nhot_pci_report_later(pe, job, -EIO);
@@ -304,10 +332,76 @@ static void nhot_pci_start(struct nhot_device *ndev, struct nhot_kjob *job, bool
 	sqe->layer = job->layer;
 	memcpy(sqe->buf, map->hw, sizeof(sqe->buf));
 	pe->sq_tail++;
+	pe->given = true;
 	/* writel orders the descriptor before the tail, the tail before the bell */
 	nhot_pci_wr64(pe, NHOT_HW_REG_ABORT, 0);
 	nhot_pci_wr(pe, NHOT_HW_REG_SQ_TAIL, pe->sq_tail);
 	nhot_pci_ring(pe, NHOT_HW_DB_SUBMIT);
+}
+
+/*
+ * Gives the started job to the device, in process context: its buffers are
+ * mapped (synced for the device) first.  A reset that began meanwhile
+ * unmaps them (it waits for this work); a job that cannot be mapped, or
+ * was cancelled meanwhile, is unmapped and reported here.
+ */
+static void nhot_pci_start_work(struct work_struct *work)
+{
+	struct nhot_pci *pe = container_of(work, struct nhot_pci, start_work);
+	struct nhot_model_counters counters = { 0 };
+	struct nhot_device *ndev = pe->ndev;
+	struct nhot_kjob *job;
+	int ret, error = 0;
+
+	mutex_lock(&pe->xfer_lock);
+	spin_lock_irq(&ndev->lock);
+	job = pe->start_job;
+	pe->start_job = NULL;
+	spin_unlock_irq(&ndev->lock);
+	if (!job)
+		goto out_unlock;
+
+	ret = nhot_pci_map_xfer(pe, job);
+	if (!ret)
+		pe->xfer_job = job;
+	spin_lock_irq(&ndev->lock);
+	if (pe->quiesced || pe->cur_job != job) {
+		/* a reset is under way: it ends the job */
+	} else if (ret || pe->abort) {
+		error = ret ?: -ECANCELED;
+		pe->cur_job = NULL;
+	} else {
+		nhot_pci_give(pe, job);
+	}
+	spin_unlock_irq(&ndev->lock);
+	if (error) {
+		nhot_pci_end_xfer(pe);
+		nhot_engine_job_done(ndev, job, error, &counters);
+	}
+out_unlock:
+	mutex_unlock(&pe->xfer_lock);
+}
+
+static void nhot_pci_start(struct nhot_device *ndev, struct nhot_kjob *job, bool hang)
+{
+	struct nhot_pci *pe = ndev->engine;
+
+	lockdep_assert_held(&ndev->lock);
+	pe->cur_job = job;
+	pe->cur_cookie = ++pe->next_cookie;
+	pe->withheld = hang;
+	pe->given = false;
+	pe->abort = false;
+	if (pe->dead) {
+		nhot_pci_report_later(pe, job, -ENODEV);
+		return;
+	}
+	/* a hung engine, modelled: the device never sees the job */
+	if (hang)
+		return;
+	/* mapping is for process context: this may be a hard interrupt */
+	pe->start_job = job;
+	queue_work(system_highpri_wq, &pe->start_work);
 }
 
 static void nhot_pci_cancel(struct nhot_device *ndev, struct nhot_kjob *job)
@@ -319,6 +413,11 @@ static void nhot_pci_cancel(struct nhot_device *ndev, struct nhot_kjob *job)
 		return;
 	if (pe->withheld) {
 		nhot_pci_report_later(pe, job, -ECANCELED);
+		return;
+	}
+	/* not on the ring yet: the start work ends it instead of giving it */
+	if (!pe->given) {
+		pe->abort = true;
 		return;
 	}
 	/* the device completes it ABORTED; if it does not, the timeout resets */
@@ -381,8 +480,8 @@ static int nhot_pci_request_irqs(struct nhot_pci *pe)
 	int i, ret;
 
 	for (i = 0; i < pe->nvec; i++) {
-		ret = request_irq(pci_irq_vector(pdev, i), nhot_pci_irq, 0,
-				  pe->ndev->name, pe);
+		ret = request_threaded_irq(pci_irq_vector(pdev, i), nhot_pci_irq,
+					   nhot_pci_irq_thread, 0, pe->ndev->name, pe);
 		if (ret) {
 			nhot_pci_free_irqs(pe, i);
 			return ret;
@@ -391,11 +490,18 @@ static int nhot_pci_request_irqs(struct nhot_pci *pe)
 	return 0;
 }
 
+/* What probe found and mapped, for nhot_pci_attach(). */
+struct nhot_pci_bars {
+	struct pci_dev *pdev;
+	void __iomem *ctrl;
+	void __iomem *regs;
+};
+
 /* Builds the engine of a new nhot device (nhot_device_create_engine()). */
 static int nhot_pci_attach(struct nhot_device *ndev, void *data)
 {
-	struct pci_dev *pdev = data;
-	void __iomem *const *bars = pcim_iomap_table(pdev);
+	const struct nhot_pci_bars *bars = data;
+	struct pci_dev *pdev = bars->pdev;
 	struct device *dev = &pdev->dev;
 	struct nhot_pci *pe;
 	u32 wired;
@@ -406,11 +512,13 @@ static int nhot_pci_attach(struct nhot_device *ndev, void *data)
 		return -ENOMEM;
 	pe->pdev = pci_dev_get(pdev);
 	pe->ndev = ndev;
-	pe->ctrl = bars[NHOT_HW_BAR_CTRL];
-	pe->regs = bars[NHOT_HW_BAR_REGS];
+	pe->ctrl = bars->ctrl;
+	pe->regs = bars->regs;
 	pe->peer_id = nhot_pci_rd(pe, NHOT_HW_REG_PEER_ID);
 	INIT_WORK(&pe->error_work, nhot_pci_error_work);
 	init_irq_work(&pe->report, nhot_pci_report);
+	INIT_WORK(&pe->start_work, nhot_pci_start_work);
+	mutex_init(&pe->xfer_lock);
 	mutex_init(&pe->maps_lock);
 	INIT_LIST_HEAD(&pe->maps);
 
@@ -451,7 +559,7 @@ static int nhot_pci_attach(struct nhot_device *ndev, void *data)
 	if (ret)
 		goto err_irqs;
 	/* an interrupt raised before ours were enabled is lost: look now */
-	nhot_pci_irq(0, pe);
+	nhot_pci_irq_thread(0, pe);
 	dev_info(dev, "%s: n-hot engine %u.%u, peer %u, %d MSI-X vectors\n", ndev->name,
 		 NHOT_HW_VERSION_MAJOR_OF(nhot_pci_rd(pe, NHOT_HW_REG_VERSION)),
 		 nhot_pci_rd(pe, NHOT_HW_REG_VERSION) & 0xffff, pe->peer_id, pe->nvec);
@@ -499,8 +607,55 @@ static int nhot_pci_check_device(struct pci_dev *pdev, void __iomem *regs)
 	return 0;
 }
 
+/*
+ * Is the function an n-hot engine?  QEMU gives every ivshmem function
+ * (doorbell or plain, whoever serves it) this vendor and device id, so
+ * nothing else may be done to it before this answers: BAR2's register page
+ * is mapped just for the check (memory decoding is on, the only thing
+ * pcim_enable_device() did) and unmapped again; no region is requested and
+ * bus mastering stays off.
+ */
+static int nhot_pci_identify(struct pci_dev *pdev)
+{
+	void __iomem *regs;
+	int ret;
+
+	if (!(pci_resource_flags(pdev, NHOT_HW_BAR_REGS) & IORESOURCE_MEM) ||
+	    pci_resource_len(pdev, NHOT_HW_BAR_REGS) < NHOT_HW_REGS_SIZE ||
+	    !(pci_resource_flags(pdev, NHOT_HW_BAR_CTRL) & IORESOURCE_MEM) ||
+	    pci_resource_len(pdev, NHOT_HW_BAR_CTRL) < NHOT_HW_DOORBELL + sizeof(u32)) {
+		dev_info(&pdev->dev, "not an n-hot engine (BARs 0 and 2)\n");
+		return -ENODEV;
+	}
+	regs = pci_iomap_range(pdev, NHOT_HW_BAR_REGS, 0, NHOT_HW_REGS_SIZE);
+	if (!regs)
+		return -ENOMEM;
+	ret = nhot_pci_check_device(pdev, regs);
+	pci_iounmap(pdev, regs);
+	return ret;
+}
+
+/* Requests and maps a whole BAR, both released by devres. */
+static void __iomem *nhot_pci_iomap_region(struct pci_dev *pdev, int bar)
+{
+#ifdef NHOT_HAVE_PCIM_IOMAP_REGION
+	return pcim_iomap_region(pdev, bar, KBUILD_MODNAME);
+#else
+	/* before 6.11: a region requested after pcim_enable_device() is managed */
+	void __iomem *addr;
+	int ret;
+
+	ret = pci_request_region(pdev, bar, KBUILD_MODNAME);
+	if (ret)
+		return IOMEM_ERR_PTR(ret);
+	addr = pcim_iomap(pdev, bar, 0);
+	return addr ?: IOMEM_ERR_PTR(-ENOMEM);
+#endif
+}
+
 static int nhot_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
+	struct nhot_pci_bars bars = { .pdev = pdev };
 	struct nhot_device *ndev;
 	int ret;
 
@@ -508,15 +663,7 @@ static int nhot_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
-	if (pci_resource_len(pdev, NHOT_HW_BAR_REGS) < NHOT_HW_REGS_SIZE) {
-		dev_info(&pdev->dev, "not an n-hot engine (BAR2 too small)\n");
-		return -ENODEV;
-	}
-	ret = pcim_iomap_regions(pdev, BIT(NHOT_HW_BAR_CTRL) | BIT(NHOT_HW_BAR_REGS),
-				 KBUILD_MODNAME);
-	if (ret)
-		return ret;
-	ret = nhot_pci_check_device(pdev, pcim_iomap_table(pdev)[NHOT_HW_BAR_REGS]);
+	ret = nhot_pci_identify(pdev);
 	if (ret)
 		return ret;
 	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
@@ -524,9 +671,17 @@ static int nhot_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		dev_err(&pdev->dev, "no 64-bit DMA: %d\n", ret);
 		return ret;
 	}
+	/* a bounced slice keeps its offset in the page: page lists need it */
+	dma_set_min_align_mask(&pdev->dev, NHOT_HW_PAGE_SIZE - 1);
+	bars.ctrl = nhot_pci_iomap_region(pdev, NHOT_HW_BAR_CTRL);
+	if (IS_ERR(bars.ctrl))
+		return PTR_ERR(bars.ctrl);
+	bars.regs = nhot_pci_iomap_region(pdev, NHOT_HW_BAR_REGS);
+	if (IS_ERR(bars.regs))
+		return PTR_ERR(bars.regs);
 	pci_set_master(pdev);
 
-	ndev = nhot_device_create_engine(NHOT_ENGINE_PCI, &pdev->dev, nhot_pci_attach, pdev);
+	ndev = nhot_device_create_engine(NHOT_ENGINE_PCI, &pdev->dev, nhot_pci_attach, &bars);
 	if (IS_ERR(ndev)) {
 		pci_clear_master(pdev);
 		return PTR_ERR(ndev);
@@ -537,8 +692,30 @@ static int nhot_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 static void nhot_pci_remove(struct pci_dev *pdev)
 {
+	struct nhot_device *ndev = pci_get_drvdata(pdev);
+
 	/* jobs end, the engine is destroyed; open files keep the nhot device */
-	nhot_device_remove(pci_get_drvdata(pdev));
+	if (ndev)
+		nhot_device_remove(ndev);
+	pci_set_drvdata(pdev, NULL);
+}
+
+/*
+ * Reboot, power-off, kexec: the device must stop using guest memory before
+ * the next kernel owns it.  The job on the device is not waited for (its
+ * timeout may be an hour): a reset ends it FAILED -EIO.  Then the same as
+ * remove (the other jobs end, the device is reset without ENABLE, bus
+ * mastering off): processes may still submit while the system goes down,
+ * and a half-stopped engine would be reset with ENABLE by a job timeout.
+ */
+static void nhot_pci_shutdown(struct pci_dev *pdev)
+{
+	struct nhot_device *ndev = pci_get_drvdata(pdev);
+
+	if (ndev)
+		nhot_engine_failed(ndev, -EIO);
+	nhot_pci_remove(pdev);
+	pci_clear_master(pdev);
 }
 
 static const struct pci_device_id nhot_pci_ids[] = {
@@ -552,6 +729,7 @@ static struct pci_driver nhot_pci_driver = {
 	.id_table = nhot_pci_ids,
 	.probe = nhot_pci_probe,
 	.remove = nhot_pci_remove,
+	.shutdown = nhot_pci_shutdown,
 };
 
 int nhot_pci_register(void)

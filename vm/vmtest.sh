@@ -6,8 +6,9 @@
 # Then, per kernel, the PCI scenarios that need a special emulator, each in a
 # guest of its own (selftests/drivers/nhot/nhot_pci.c): "faults" (an error
 # status, a stall, a device-level fatal error, the emulator dying mid-job),
-# "bad-signature" and
-# "one-vector" (QEMU wires one MSI-X vector).
+# "bad-signature",
+# "one-vector" (QEMU wires one MSI-X vector) and "swiotlb" (a guest booted
+# with swiotlb=force: every DMA transfer bounced, as in SEV/TDX guests).
 #
 # Both kernels boot at once (most of a run is waiting on the engine's
 # timeouts and TCG; one guest rarely keeps both cores busy). Each guest's
@@ -61,11 +62,16 @@ if [ "$pci" != 0 ]; then
 	cp build/host/bin/nhot-emu "$bin/nhot-emu" || { echo "0 passed, 1 failed"; exit 1; }
 	export NHOT_EMU=$bin/nhot-emu
 fi
-# The PCI scenarios: name|nhot-emu options|the tests (KSFT_ONLY of ksft-run.sh).
+# The PCI scenarios: name;nhot-emu options;the tests (KSFT_ONLY of
+# ksft-run.sh);kernel arguments;programs (default nhot_pci);an ERE the
+# emulator's last "reset" line must match once the guest is gone (its
+# log needs --verbose).
 scenarios=(
-	"faults|--inject-error 2 --stall 4 --fatal 7 --die 10|^nhot_pci fault\\."
-	"bad-signature|--bad-signature|^nhot_pci global\\.bad_signature_refused$"
-	"one-vector|--vectors 1|^nhot_pci pci\\."
+	"faults;--inject-error 2 --stall 4 --fatal 7 --die 10;^nhot_pci fault\\."
+	"bad-signature;--bad-signature;^nhot_pci global\\.bad_signature_refused$"
+	"one-vector;--vectors 1;^nhot_pci pci\\."
+	"shutdown;--verbose --stall 1;^nhot_pci global\\.shutdown_with_job_on_device$;;;: idle$"
+	"swiotlb;;^nhot_pci (pci\\.|global\\.swiotlb)|^nhot_(jobs|layers) [a-z_]+\\.pci\\.;swiotlb=force;nhot_pci nhot_jobs nhot_layers"
 )
 [ "$pci" != 0 ] && [ -x "$bin/nhot_pci" ] || scenarios=()
 
@@ -127,18 +133,27 @@ run_one() {	# release
 
 	# The scenarios, one guest each, after the suite (one guest per kernel
 	# at a time keeps the two cores from being shared four ways).
-	local sc name opts only run
+	local sc name opts only kargs sprogs last_reset run p sfiles reset
 	for sc in "${scenarios[@]}"; do
-		IFS='|' read -r name opts only <<<"$sc"
+		IFS=';' read -r name opts only kargs sprogs last_reset <<<"$sc"
 		run=$rel@$name
 		t0=$SECONDS
+		sfiles=()
+		for p in ${sprogs:-nhot_pci}; do sfiles+=(--file "$bin/$p"); done
 		vm/run-in-vm.sh --kernel "$rel" --smp 2 --mem 1024 --timeout 300 \
-			--module "$out/$rel.ko" --module-params "$params" \
+			--module "$out/$rel.ko" --module-params "$params" --append "$kargs" \
 			--console "$out/$run.console" --pci "$opts" --emu-log "$out/$run.emu" \
-			--file "$bin/nhot_pci" --file vm/ksft-run.sh \
-			-- "NHOT_PCI_SCENARIO=$name KSFT_ONLY='$only' sh ksft-run.sh nhot_pci" \
+			"${sfiles[@]}" --file vm/ksft-run.sh \
+			-- "NHOT_PCI_SCENARIO=$name KSFT_ONLY='$only' sh ksft-run.sh ${sprogs:-nhot_pci}" \
 			>"$out/$run.log" 2>&1
 		echo $? >"$out/$run.rc"
+		if [ -n "$last_reset" ]; then
+			reset=$(grep 'nhot-emu: reset ' "$out/$run.emu" 2>/dev/null | tail -1)
+			if ! grep -Eq "$last_reset" <<<"$reset"; then
+				echo "# $run: the emulator's last reset line '$reset' does not match '$last_reset'" >>"$out/$run.log"
+				echo 1 >"$out/$run.rc"
+			fi
+		fi
 		echo "# $run: $((SECONDS - t0)) s" >>"$out/$run.log"
 	done
 }
@@ -157,7 +172,7 @@ wait
 runs=()
 for rel in "${rels[@]}"; do
 	runs+=("$rel")
-	for sc in "${scenarios[@]}"; do runs+=("$rel@${sc%%|*}"); done
+	for sc in "${scenarios[@]}"; do runs+=("$rel@${sc%%;*}"); done
 done
 
 with_pci=

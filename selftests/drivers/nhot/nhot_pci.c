@@ -19,16 +19,31 @@
  *                     unbound and the module removed;
  *      bad-signature  nhot-emu --bad-signature: probe refuses the function;
  *      one-vector     nhot-emu --vectors 1: the pci tests with completions,
- *                     errors and reset acknowledgments on one MSI-X vector.
+ *                     errors and reset acknowledgments on one MSI-X vector;
+ *      shutdown       nhot-emu --verbose --stall 1: a job is on the device
+ *                     when the guest reboots; vm/vmtest.sh checks that
+ *                     the driver's .shutdown reset the device without
+ *                     ENABLE (the emulator's log);
+ *      swiotlb        a guest booted with swiotlb=force (every DMA transfer
+ *                     bounced, as in SEV/TDX guests): the pci tests, among
+ *                     them the DMA ownership ones below.
+ *  - DMA ownership (docs/hw.md 9): a chained batch (each job reads the
+ *    previous job's output, compared with libnhot's nhot_ref_run()), and an
+ *    output the CPU rewrites after its job completed, which must survive the
+ *    job's release and be what the next job reads.  With bounce buffering,
+ *    a mapping made at SUBMIT reads stale input and an unmap at release
+ *    copies old bytes back: both fail here.
  *    The fault_* tests count the emulator's jobs: run them alone, in order
  *    (ksft-run.sh with KSFT_ONLY), on a fresh emulator.
  */
 #include <dirent.h>
 #include <limits.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "nhot_util.h"
+#include "nhot.h"	/* libnhot: nhot_ref_run() */
 
 #define PCI_DRIVER_DIR	"/sys/bus/pci/drivers/nhot"
 /* The engine timeout of the fault tests: short, they wait it out. */
@@ -171,7 +186,7 @@ FIXTURE(pci) {
 FIXTURE_SETUP(pci)
 {
 	self->fd = -1;
-	if (scenario()[0] && strcmp(scenario(), "one-vector"))
+	if (scenario()[0] && strcmp(scenario(), "one-vector") && strcmp(scenario(), "swiotlb"))
 		SKIP(return, "NHOT_PCI_SCENARIO=%s: the emulator is not a plain one", scenario());
 	self->dev = nhot_engine_or_skip(NHOT_ENGINE_PCI);
 	self->fd = nhot_open_dev(self->dev);
@@ -187,10 +202,12 @@ FIXTURE_TEARDOWN(pci)
 
 TEST_F(pci, function_in_sysfs)
 {
-	char path[128];
-	unsigned long id;
+	char path[128], iomem[16384];
+	int vectors, fd, regions;
 	struct nhot_info info;
-	int vectors;
+	unsigned long id;
+	const char *p;
+	ssize_t n;
 
 	TH_LOG("/dev/nhot%d is %s", self->dev, self->addr);
 	snprintf(path, sizeof(path), PCI_DRIVER_DIR "/%s", self->addr);
@@ -206,6 +223,17 @@ TEST_F(pci, function_in_sysfs)
 	vectors = count_entries(path);
 	EXPECT_EQ(strcmp(scenario(), "one-vector") ? 2 : 1, vectors)
 		TH_LOG("%s: %d MSI-X vectors", path, vectors);
+
+	/* BARs 0 and 2 requested (and released by devres at unbind) */
+	fd = open("/proc/iomem", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	n = read(fd, iomem, sizeof(iomem) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	iomem[n] = 0;
+	for (p = iomem, regions = 0; (p = strstr(p, " : nhot\n")); p++)
+		regions++;
+	EXPECT_EQ(2, regions) TH_LOG("/proc/iomem:\n%s", iomem);
 
 	test_cmd_get_info(self->fd, &info);
 	EXPECT_EQ(NHOT_ENGINE_PCI, info.engine_kind);
@@ -343,6 +371,296 @@ TEST_F(pci, unbind_with_jobs_in_flight_then_bind)
 	EXPECT_EQ(NHOT_JOB_DONE, r.status) TH_LOG("error %d", r.error);
 	EXPECT_TRUE(nhot_fc_output_ok(&fc, &bos2, 0));
 	close(fd2);
+}
+
+/* --- DMA ownership: the device owns a job's buffers only while it runs --- */
+
+/* An FC layer whose output can be the next one's input: k == out_c. */
+#define CHAIN_K		32
+#define CHAIN_BATCH	4
+#define CHAIN_BYTES	(CHAIN_BATCH * CHAIN_K)
+/* Tensors 1000 bytes apart: some share a page, some straddle a boundary. */
+#define CHAIN_STRIDE	1000
+
+/* Creates a buffer of len bytes, mapped; its handle. */
+static uint8_t *map_new_bo(struct __test_metadata *_metadata, int fd, uint64_t len,
+			   uint32_t *handle)
+{
+	uint64_t mo;
+	uint8_t *map;
+
+	test_cmd_bo_create(fd, len, handle, &mo);
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, mo);
+	EXPECT_NE(MAP_FAILED, map);
+	return map == MAP_FAILED ? NULL : map;
+}
+
+/* out = fc(in) by libnhot's reference; 0 or its error. */
+static int chain_ref(const struct nhot_fc *fc, const uint8_t *in, uint8_t *out)
+{
+	struct nhot_tensors t = {
+		.input = in, .input_len = CHAIN_BYTES,
+		.weights = fc->packed, .weights_len = fc->packed_bytes,
+		.params = fc->params, .params_len = fc->out_c * sizeof(fc->params[0]),
+		.output = out, .output_len = CHAIN_BYTES,
+	};
+	struct nhot_layer layer;
+
+	nhot_fc_layer(fc, &layer);
+	return nhot_ref_run(&layer, &t, NULL);
+}
+
+/* The FC job reading act at in_off and writing act at out_off. */
+static void chain_job(const struct nhot_fc *fc, uint32_t act, uint64_t in_off,
+		      uint64_t out_off, uint32_t w, uint32_t params, struct nhot_job *job)
+{
+	memset(job, 0, sizeof(*job));
+	nhot_fc_layer(fc, &job->layer);
+	job->input.handle = act;
+	job->input.offset = in_off;
+	job->weights.handle = w;
+	job->params.handle = params;
+	job->output.handle = act;
+	job->output.offset = out_off;
+}
+
+/*
+ * One SUBMIT of JOBS FC jobs where job k reads what job k - 1 wrote: every
+ * job must see its predecessor's output, not what the buffer held at SUBMIT.
+ */
+TEST_F(pci, chained_batch_reads_each_previous_output)
+{
+	enum { JOBS = 12 };
+	const uint64_t act_len = (JOBS + 1) * CHAIN_STRIDE + CHAIN_BYTES;
+	struct nhot_job_result res[JOBS];
+	uint8_t expect[CHAIN_BYTES], next[CHAIN_BYTES];
+	struct nhot_job jobs[JOBS];
+	uint32_t act, w, params;
+	uint8_t *act_map, *w_map, *params_map;
+	struct nhot_fc fc;
+	uint64_t first, ids[JOBS];
+
+	memset(&fc, 0, sizeof(fc));
+	fc.batch = CHAIN_BATCH;
+	fc.k = CHAIN_K;
+	fc.out_c = CHAIN_K;
+	fc.n = 2;
+	fc.b = 6;
+	nhot_fc_fill(&fc, 1414);
+	act_map = map_new_bo(_metadata, self->fd, act_len, &act);
+	w_map = map_new_bo(_metadata, self->fd, 4096, &w);
+	params_map = map_new_bo(_metadata, self->fd, 4096, &params);
+	ASSERT_TRUE(act_map && w_map && params_map);
+	memcpy(w_map, fc.packed, fc.packed_bytes);
+	memcpy(params_map, fc.params, fc.out_c * sizeof(fc.params[0]));
+	memset(act_map, 0xa5, act_len);
+	memcpy(act_map, fc.in, CHAIN_BYTES);
+
+	for (int i = 0; i < JOBS; i++)
+		chain_job(&fc, act, (uint64_t)i * CHAIN_STRIDE, (uint64_t)(i + 1) * CHAIN_STRIDE,
+			  w, params, &jobs[i]);
+	test_cmd_submit(self->fd, jobs, JOBS, &first);
+	for (int i = 0; i < JOBS; i++)
+		ids[i] = res[i].id = first + i;
+	ASSERT_EQ(0, _test_cmd_wait(self->fd, ids, JOBS, 0, nhot_now_ns() + 60 * NHOT_SEC_NS));
+	test_cmd_job_status(self->fd, res, JOBS, NHOT_STATUS_RELEASE);
+
+	memcpy(expect, fc.in, CHAIN_BYTES);
+	for (int i = 0; i < JOBS; i++) {
+		ASSERT_EQ(NHOT_JOB_DONE, res[i].status) TH_LOG("job %d: error %d", i, res[i].error);
+		ASSERT_EQ(0, chain_ref(&fc, expect, next));
+		memcpy(expect, next, CHAIN_BYTES);
+		ASSERT_EQ(0, memcmp(act_map + (uint64_t)(i + 1) * CHAIN_STRIDE, expect,
+				    CHAIN_BYTES))
+			TH_LOG("job %d's output differs from nhot_ref_run() of its input", i);
+	}
+	munmap(act_map, act_len);
+	munmap(w_map, 4096);
+	munmap(params_map, 4096);
+}
+
+/*
+ * Job A writes its output; after A completed the CPU writes new data over
+ * that output, and only then is A released (its buffers put).  The CPU's
+ * bytes must stay, and job B, submitted afterwards to read them, must
+ * compute from them.
+ */
+TEST_F(pci, cpu_writes_after_completion_survive_release)
+{
+	const uint64_t len = 3 * CHAIN_STRIDE + CHAIN_BYTES;
+	const uint64_t a_in = 0, a_out = CHAIN_STRIDE, b_out = 3 * CHAIN_STRIDE;
+	uint8_t cpu_data[CHAIN_BYTES], expect[CHAIN_BYTES];
+	struct nhot_job_result res;
+	struct nhot_job job;
+	uint32_t act, w, params;
+	uint8_t *act_map, *w_map, *params_map;
+	struct nhot_fc fc;
+	uint32_t st = 99;
+	uint64_t id;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.batch = CHAIN_BATCH;
+	fc.k = CHAIN_K;
+	fc.out_c = CHAIN_K;
+	fc.n = 3;
+	fc.b = 5;
+	nhot_fc_fill(&fc, 2718);
+	act_map = map_new_bo(_metadata, self->fd, len, &act);
+	w_map = map_new_bo(_metadata, self->fd, 4096, &w);
+	params_map = map_new_bo(_metadata, self->fd, 4096, &params);
+	ASSERT_TRUE(act_map && w_map && params_map);
+	memcpy(w_map, fc.packed, fc.packed_bytes);
+	memcpy(params_map, fc.params, fc.out_c * sizeof(fc.params[0]));
+	memset(act_map, 0xa5, len);
+	memcpy(act_map + a_in, fc.in, CHAIN_BYTES);
+
+	/* A: completes, stays unreleased */
+	chain_job(&fc, act, a_in, a_out, w, params, &job);
+	test_cmd_submit(self->fd, &job, 1, &id);
+	test_cmd_wait(self->fd, &id, 1);
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, 0));
+	ASSERT_EQ(NHOT_JOB_DONE, res.status) TH_LOG("error %d", res.error);
+	ASSERT_EQ(0, chain_ref(&fc, fc.in, expect));
+	ASSERT_EQ(0, memcmp(act_map + a_out, expect, CHAIN_BYTES));
+
+	/* the CPU owns A's output now: new data, then A goes */
+	for (int i = 0; i < CHAIN_BYTES; i++)
+		cpu_data[i] = nhot_t_rand(&st);
+	memcpy(act_map + a_out, cpu_data, CHAIN_BYTES);
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, NHOT_STATUS_RELEASE));
+	EXPECT_EQ(0, memcmp(act_map + a_out, cpu_data, CHAIN_BYTES))
+		TH_LOG("releasing job A wrote over what the CPU wrote after A completed");
+
+	/* B reads the CPU's data */
+	memcpy(act_map + a_out, cpu_data, CHAIN_BYTES);
+	chain_job(&fc, act, a_out, b_out, w, params, &job);
+	test_cmd_submit(self->fd, &job, 1, &id);
+	test_cmd_wait(self->fd, &id, 1);
+	ASSERT_EQ(0, _test_job_result(self->fd, id, &res, NHOT_STATUS_RELEASE));
+	ASSERT_EQ(NHOT_JOB_DONE, res.status) TH_LOG("error %d", res.error);
+	ASSERT_EQ(0, chain_ref(&fc, cpu_data, expect));
+	EXPECT_EQ(0, memcmp(act_map + b_out, expect, CHAIN_BYTES))
+		TH_LOG("job B did not compute from the CPU's data");
+	munmap(act_map, len);
+	munmap(w_map, 4096);
+	munmap(params_map, 4096);
+}
+
+/* The swiotlb scenario proves something only if bounce buffering is on. */
+TEST(swiotlb_forced)
+{
+	char cmdline[4096] = { 0 };
+	int fd;
+
+	scenario_or_skip("swiotlb");
+	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, cmdline, sizeof(cmdline) - 1));
+	close(fd);
+	EXPECT_NE(NULL, strstr(cmdline, "swiotlb=force")) TH_LOG("/proc/cmdline: %s", cmdline);
+}
+
+/* --- memory cgroup charging ------------------------------------------- */
+
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CG_TEST		CG_ROOT "/nhot-pci-test"
+
+/* "slab" of the test cgroup's memory.stat in bytes, or -1. */
+static long long cg_slab_bytes(void)
+{
+	char stat[8192], *p;
+	int fd = open(CG_TEST "/memory.stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	stat[n] = 0;
+	p = strstr(stat, "\nslab ");
+	return p ? strtoll(p + 6, NULL, 10) : -1;
+}
+
+/*
+ * Submits JOBS FC jobs on /dev/nhot<dev> from inside the test cgroup, waits
+ * for them (held, not released) and returns how much the cgroup's slab
+ * grew meanwhile, at least @want bytes if it gets there within a generous
+ * deadline (memory.stat is flushed lazily); then releases the jobs.
+ */
+static long long cg_jobs_slab(struct __test_metadata *_metadata, int dev, long long want)
+{
+	enum { JOBS = 1000 };
+	static struct nhot_job jobs[JOBS];
+	static struct nhot_job_result res[JOBS];
+	static uint64_t ids[JOBS];
+	struct nhot_fc_bos bos;
+	struct nhot_fc fc;
+	long long before, grew = 0;
+	int64_t deadline;
+	uint64_t first = 0;
+	int fd;
+
+	fd = nhot_open_dev(dev);
+	EXPECT_LE(0, fd);
+	if (fd < 0)
+		return -1;
+	EXPECT_EQ(0, nhot_fc_bos_create(fd, &bos));
+	nhot_fc_small(&fc, 2, 8, 5);
+	for (int i = 0; i < JOBS; i++)
+		nhot_fc_job(&fc, &bos, i % 16, &jobs[i]);
+	before = cg_slab_bytes();
+	EXPECT_LE(0, before);
+	EXPECT_EQ(0, _test_cmd_submit(fd, jobs, JOBS, &first));
+	for (int i = 0; i < JOBS; i++)
+		ids[i] = res[i].id = first + i;
+	EXPECT_EQ(0, _test_cmd_wait(fd, ids, JOBS, 0, nhot_now_ns() + 60 * NHOT_SEC_NS));
+	deadline = nhot_now_ns() + 10 * NHOT_SEC_NS;
+	do {
+		grew = cg_slab_bytes() - before;
+		if (grew >= want)
+			break;
+		usleep(200000);
+	} while (nhot_now_ns() < deadline);
+	EXPECT_EQ(0, _test_cmd_job_status(fd, res, JOBS, NHOT_STATUS_RELEASE));
+	close(fd);
+	return grew;
+}
+
+/*
+ * What the PCI engine allocates at SUBMIT for a job (its map and its
+ * scatter-gather tables, docs/hw.md 9) is charged to the submitter's
+ * memory cgroup: 1000 held FC jobs grow the cgroup's slab by at least
+ * 1000 x 256 bytes more on the PCI engine than on the simulated one.
+ * (The page lists are coherent DMA memory: not chargeable, not counted.)
+ */
+TEST_F(pci, job_mappings_charged_to_memcg)
+{
+	const long long per_job = 256, jobs = 1000;
+	long long sim_grew, pci_grew;
+	char pid[32];
+	int sim;
+
+	sim = nhot_find_engine(NHOT_ENGINE_SIM);
+	if (sim < 0)
+		SKIP(return, "no simulated engine to compare with");
+	if (mount("none", CG_ROOT, "cgroup2", 0, NULL) && errno != EBUSY)
+		SKIP(return, "no cgroup2: %s", strerror(errno));
+	if (write_file(CG_ROOT "/cgroup.subtree_control", "+memory"))
+		SKIP(return, "no memory controller");
+	ASSERT_TRUE(mkdir(CG_TEST, 0755) == 0 || errno == EEXIST);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(0, write_file(CG_TEST "/cgroup.procs", pid));
+
+	sim_grew = cg_jobs_slab(_metadata, sim, 0);
+	pci_grew = cg_jobs_slab(_metadata, self->dev, sim_grew + per_job * jobs);
+	TH_LOG("slab grew %lld bytes with 1000 sim jobs, %lld with 1000 pci jobs",
+	       sim_grew, pci_grew);
+	EXPECT_LE(sim_grew + per_job * jobs, pci_grew);
+
+	ASSERT_EQ(0, write_file(CG_ROOT "/cgroup.procs", pid));
+	rmdir(CG_TEST);
 }
 
 /* --- scenarios with a special emulator -------------------------------- */
@@ -506,8 +824,11 @@ TEST_F(fault, emulator_dies_mid_job)
 /* The ivshmem function is there, unclaimed; the module loaded fine. */
 TEST(bad_signature_refused)
 {
-	char path[300];
+	char path[300], iomem[16384];
 	bool seen = false, found = false;
+	unsigned long enabled;
+	uint8_t cmd[2];
+	ssize_t n;
 	DIR *d;
 	int fd;
 	struct dirent *e;
@@ -533,7 +854,25 @@ TEST(bad_signature_refused)
 		seen = true;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", e->d_name);
 		EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s has a driver", e->d_name);
+		/* refused before bus mastering, and nothing left enabled */
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(2, pread(fd, cmd, 2, 4));	/* PCI_COMMAND */
+		close(fd);
+		EXPECT_EQ(0, cmd[0] & 0x04) TH_LOG("%s: bus mastering on", e->d_name);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/enable", e->d_name);
+		ASSERT_EQ(0, read_hex(path, &enabled));
+		EXPECT_EQ(0, enabled) TH_LOG("%s left enabled", e->d_name);
 	}
+	/* no region of the function is held */
+	fd = open("/proc/iomem", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	n = read(fd, iomem, sizeof(iomem) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	iomem[n] = 0;
+	EXPECT_EQ(NULL, strstr(iomem, "nhot")) TH_LOG("/proc/iomem names nhot");
 	closedir(d);
 	EXPECT_TRUE(seen) TH_LOG("no ivshmem function in this guest");
 
@@ -547,6 +886,59 @@ TEST(bad_signature_refused)
 	found = kmsg_count(fd, "not an n-hot engine") > 0;
 	close(fd);
 	EXPECT_TRUE(found) TH_LOG("no 'not an n-hot engine' line in the kernel log");
+}
+
+/*
+ * The shutdown scenario (nhot-emu --verbose --stall 1): a job is on the
+ * device, never completing, when the guest reboots; a child process keeps
+ * the file (and so the job) open past this test.  The driver's .shutdown
+ * must stop the device: vm/vmtest.sh checks on the host that the
+ * emulator's last reset was without ENABLE ("idle": the device touches no
+ * guest memory from then on).  This test only sets the stage.
+ */
+TEST(shutdown_with_job_on_device)
+{
+	struct nhot_job_result res;
+	struct nhot_fc_bos bos;
+	struct nhot_job job;
+	struct nhot_fc fc;
+	uint64_t id;
+	pid_t pid;
+	int fd, dev;
+
+	scenario_or_skip("shutdown");
+	dev = nhot_engine_or_skip(NHOT_ENGINE_PCI);
+	fd = nhot_open_dev(dev);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, nhot_fc_bos_create(fd, &bos));
+	nhot_fc_small(&fc, 2, 8, 31);
+	nhot_fc_job(&fc, &bos, 0, &job);
+	test_cmd_submit(fd, &job, 1, &id);
+	/* the emulator stalls it: it never ends by itself */
+	EXPECT_EQ(-1, _test_cmd_wait(fd, &id, 1, 0, nhot_now_ns() + NHOT_SEC_NS / 2));
+	EXPECT_EQ(ETIMEDOUT, errno);
+	ASSERT_EQ(0, _test_job_result(fd, id, &res, 0));
+	ASSERT_EQ(NHOT_JOB_RUNNING, res.status);
+	/* a longer timeout than the rest of the guest's life */
+	ASSERT_EQ(0, nhot_debugfs_write(dev, "timeout_ms", 600000));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR);
+
+		/* no pipe of the test runner kept open: only the nhot file */
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		for (int i = 3; i < 1024; i++)
+			if (i != fd)
+				close(i);
+		setsid();
+		for (;;)
+			pause();
+	}
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
