@@ -29,7 +29,7 @@
  * @wq: ordered: the engine runs one job at a time
  * @run: runs the job handed over by start()
  * @done_irq: the completion "interrupt"
- * @hang_wq: a hung job waits here for a reset or a cancel
+ * @hang_wq: a hung job waits here for a reset
  * @abort: set during a reset: the worker drops its job without reporting
  * @table: the code table, built per job (worker only)
  * @sram: the engine's copy of the running job's weights and parameters
