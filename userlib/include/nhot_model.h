@@ -258,7 +258,9 @@ struct nhot_idx {
 
 /*
  * Reads an idx3-ubyte (images) or idx1-ubyte (labels) file, gzipped or
- * plain. -EBADMSG for a malformed file, -EFBIG beyond 2^20 items or 2^30 bytes.
+ * plain. -EINVAL for a path that is not a regular file (a FIFO is refused at
+ * once, never waited on), -EBADMSG for a malformed file, -EFBIG beyond 2^20
+ * items or 2^30 bytes.
  */
 int nhot_idx_load(const char *path, struct nhot_idx *idx, char *err, size_t err_len);
 void nhot_idx_free(struct nhot_idx *idx);

@@ -5,8 +5,11 @@
  * the bytes. Only ndim 1 (labels) and 3 (images) are accepted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "nhot_model.h"
@@ -51,17 +54,26 @@ int nhot_idx_load(const char *path, struct nhot_idx *idx, char *err, size_t err_
 	uint8_t head[16];
 	uint64_t bytes;
 	unsigned int ndim;
+	struct stat st;
 	gzFile f;
-	int rc;
+	int fd, rc;
 
 	if (!path || !idx)
 		return model_fail(err, err_len, -EINVAL, "no path");
 	memset(idx, 0, sizeof(*idx));
-	errno = 0;
-	f = gzopen(path, "rb");
-	if (!f)
-		return model_fail(err, err_len, errno ? -errno : -ENOMEM, "%s: %s", path,
-				  errno ? strerror(errno) : "out of memory");
+	/* O_NONBLOCK: a FIFO is refused below instead of blocking until a writer comes. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return model_fail(err, err_len, -EINVAL, "%s: not a regular file", path);
+	}
+	f = gzdopen(fd, "rb");	/* owns fd from here, also on failure to read */
+	if (!f) {
+		close(fd);
+		return model_fail(err, err_len, -ENOMEM, "%s: out of memory", path);
+	}
 	rc = read_all(f, head, 4);
 	if (rc || head[0] || head[1] || head[2] != 0x08 || (head[3] != 1 && head[3] != 3)) {
 		rc = model_fail(err, err_len, -EBADMSG,

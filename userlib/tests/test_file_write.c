@@ -307,6 +307,7 @@ TEST_F(writer, loaders_refuse_a_fifo_at_once)
 {
 	struct nhot_fnet *f = NULL;
 	struct nhot_qnet *q = NULL;
+	struct nhot_idx idx = { 0 };
 	pthread_t guard;
 
 	ASSERT_EQ(0, mkfifo(self->path, 0600));
@@ -314,6 +315,10 @@ TEST_F(writer, loaders_refuse_a_fifo_at_once)
 	EXPECT_EQ(-EINVAL, nhot_qnet_load(self->path, &q, self->err, sizeof(self->err)));
 	EXPECT_NE(NULL, strstr(self->err, "not a regular file"));
 	EXPECT_EQ(-EINVAL, nhot_fnet_load(self->path, &f));
+	/* a dataset given as --data FILE: the same rule */
+	EXPECT_EQ(-EINVAL, nhot_idx_load(self->path, &idx, self->err, sizeof(self->err)));
+	EXPECT_NE(NULL, strstr(self->err, "not a regular file"));
+	EXPECT_EQ(NULL, idx.data);
 	EXPECT_EQ(NULL, q);
 	EXPECT_EQ(NULL, f);
 	EXPECT_EQ(0, fifo_had_to_be_released);
