@@ -665,10 +665,15 @@ int nhot_wait(struct nhot_file *nf, struct nhot_wait *args)
 		nhot_dbg(ndev, "WAIT: id_count %u\n", args->id_count);
 		return -EINVAL;
 	}
-	ids = vmemdup_user(u64_to_user_ptr(args->ids_ptr),
-			   array_size(args->id_count, sizeof(*ids)));
-	if (IS_ERR(ids))
-		return PTR_ERR(ids);
+	/* charged to the caller like every other copy (vmemdup_user() is not) */
+	ids = kvmalloc_array(args->id_count, sizeof(*ids), GFP_KERNEL_ACCOUNT);
+	if (!ids)
+		return -ENOMEM;
+	if (copy_from_user(ids, u64_to_user_ptr(args->ids_ptr),
+			   array_size(args->id_count, sizeof(*ids)))) {
+		ret = -EFAULT;
+		goto out_free_ids;
+	}
 	jobs = kvcalloc(args->id_count, sizeof(*jobs), GFP_KERNEL_ACCOUNT);
 	if (!jobs) {
 		ret = -ENOMEM;
