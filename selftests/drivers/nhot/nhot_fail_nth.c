@@ -64,18 +64,6 @@
 
 static bool have_fault_injection;
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
-
 /*
  * fail-nth fails the nth call of any fault site of this task, but failslab
  * and fail_page_alloc skip sleeping allocations and page allocations below
@@ -100,7 +88,7 @@ static __attribute__((constructor)) void setup_fault_injection(void)
 	if (access(path, F_OK))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(settings); i++)
-		if (write_file(settings[i][0], settings[i][1]))
+		if (nhot_write_file(settings[i][0], settings[i][1]))
 			return;
 	have_fault_injection = true;
 }
@@ -701,32 +689,6 @@ static void nl_open(struct __test_metadata *_metadata, struct nhot_genl *nl)
 	ASSERT_EQ(0, setsockopt(nl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
 }
 
-static int nl_dev_new(struct nhot_genl *nl, uint32_t *id)
-{
-	static struct nhot_genl_msg m;
-	struct nhot_genl_req req;
-	int ret;
-
-	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_NEW);
-	nhot_genl_put_u32(&req, NHOT_A_DEV_TIMEOUT_MS, 2000);
-	ret = nhot_genl_xfer(nl, &req, &m, NULL, NULL);
-	if (!ret && id) {
-		if (!m.tb[NHOT_A_DEV_ID])
-			return -EPROTO;
-		*id = nhot_attr_u32(m.tb[NHOT_A_DEV_ID]);
-	}
-	return ret;
-}
-
-static int nl_dev_del(struct nhot_genl *nl, uint32_t id)
-{
-	struct nhot_genl_req req;
-
-	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_DEL);
-	nhot_genl_put_u32(&req, NHOT_A_DEV_ID, id);
-	return nhot_genl_xfer(nl, &req, NULL, NULL, NULL);
-}
-
 #define NL_MAX_DEVS	64
 
 struct nl_devs {
@@ -772,7 +734,7 @@ static void nl_undo_new(struct __test_metadata *_metadata, struct nhot_genl *nl,
 	ASSERT_EQ(0, nl_dev_dump(nl, &now));
 	for (int i = 0; i < now.count; i++) {
 		if (!nl_has(before, now.id[i])) {
-			ASSERT_EQ(0, nl_dev_del(nl, now.id[i]));
+			ASSERT_EQ(0, nhot_genl_dev_del(nl, now.id[i]));
 		}
 	}
 }
@@ -794,11 +756,11 @@ static int call_nl_dev_new(struct __test_metadata *_metadata, int dev, struct nt
 	int err;
 
 	ASSERT_EQ(0, nl_dev_dump(r->nl, &before));
-	err = NL_CALL(r, nl_dev_new(r->nl, &id));
+	err = NL_CALL(r, nhot_genl_dev_new(r->nl, 0, 0, 2000, &id, NULL));
 	if (!err) {
 		/* a whole device: it runs a job, then goes */
 		device_still_works(_metadata, id, r->nth);
-		ASSERT_EQ(0, nl_dev_del(r->nl, id));
+		ASSERT_EQ(0, nhot_genl_dev_del(r->nl, id));
 	} else {
 		nl_undo_new(_metadata, r->nl, &before);
 	}
@@ -811,13 +773,13 @@ static int call_nl_dev_del(struct __test_metadata *_metadata, int dev, struct nt
 	uint32_t id;
 	int err;
 
-	ASSERT_EQ(0, nl_dev_new(r->nl, &id));
-	err = NL_CALL(r, nl_dev_del(r->nl, id));
+	ASSERT_EQ(0, nhot_genl_dev_new(r->nl, 0, 0, 2000, &id, NULL));
+	err = NL_CALL(r, nhot_genl_dev_del(r->nl, id));
 	ASSERT_EQ(0, nl_dev_dump(r->nl, &now));
 	if (err && nl_has(&now, id)) {
 		/* not removed: still whole */
 		device_still_works(_metadata, id, r->nth);
-		ASSERT_EQ(0, nl_dev_del(r->nl, id));
+		ASSERT_EQ(0, nhot_genl_dev_del(r->nl, id));
 	} else {
 		ASSERT_FALSE(nl_has(&now, id));
 	}

@@ -3,7 +3,9 @@
  * A small raw generic netlink client for the nhot selftests, in the manner of
  * the kernel's own netlink selftests: no libnl, so the test is one static
  * program.  Requests are built attribute by attribute (malformed ones too),
- * replies parsed into a table indexed by attribute type.
+ * replies parsed into a table indexed by attribute type.  At the end, the
+ * "nhot" family's DEV_NEW, DEV_DEL (and DEV_SET's parameters) that several
+ * programs share.
  */
 #ifndef __SELFTEST_NHOT_GENL_H
 #define __SELFTEST_NHOT_GENL_H
@@ -18,6 +20,7 @@
 #include <sys/socket.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
+#include <linux/nhot_netlink.h>
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -329,6 +332,54 @@ static inline int nhot_genl_next_ntf(struct nhot_genl *nl, struct nhot_genl_msg 
 			return 0;
 		}
 	}
+}
+
+/* --- the "nhot" family: add and remove a simulated device --------------- */
+
+/* The device parameters of DEV_NEW and DEV_SET; zero ones are left out. */
+static inline void nhot_genl_put_dev_params(struct nhot_genl_req *req, uint32_t pe,
+					    uint32_t clk, uint32_t tmo)
+{
+	if (pe)
+		nhot_genl_put_u32(req, NHOT_A_DEV_PE_COUNT, pe);
+	if (clk)
+		nhot_genl_put_u32(req, NHOT_A_DEV_CLOCK_MHZ, clk);
+	if (tmo)
+		nhot_genl_put_u32(req, NHOT_A_DEV_TIMEOUT_MS, tmo);
+}
+
+/*
+ * DEV_NEW of nl's family (resolved); zero parameters are left out.  0 with
+ * the new id in *id (and the reply in *m, if m is set), or -errno.
+ */
+static inline int nhot_genl_dev_new(struct nhot_genl *nl, uint32_t pe, uint32_t clk,
+				    uint32_t tmo, uint32_t *id, struct nhot_genl_msg *m)
+{
+	static __thread struct nhot_genl_msg local;
+	struct nhot_genl_req req;
+	int ret;
+
+	if (!m)
+		m = &local;
+	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_NEW);
+	nhot_genl_put_dev_params(&req, pe, clk, tmo);
+	ret = nhot_genl_xfer(nl, &req, m, NULL, NULL);
+	if (ret)
+		return ret;
+	if (!m->tb[NHOT_A_DEV_ID])
+		return -EPROTO;
+	*id = nhot_attr_u32(m->tb[NHOT_A_DEV_ID]);
+	return 0;
+}
+
+/* DEV_DEL of device id; 0 or -errno (-ENODEV: no such device). */
+static inline int nhot_genl_dev_del(struct nhot_genl *nl, uint32_t id)
+{
+	struct nhot_genl_req req;
+
+	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_DEL);
+	nhot_genl_put_u32(&req, NHOT_A_DEV_ID, id);
+	return nhot_genl_xfer(nl, &req, NULL, NULL, NULL);
 }
 
 #endif /* __SELFTEST_NHOT_GENL_H */

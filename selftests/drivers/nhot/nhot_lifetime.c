@@ -252,32 +252,6 @@ static int nl_open(struct nhot_genl *nl)
 	return ret ? ret : nhot_genl_resolve(nl, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR);
 }
 
-static int nl_dev_new_timeout(struct nhot_genl *nl, uint32_t timeout_ms, uint32_t *id)
-{
-	static struct nhot_genl_msg m;
-	struct nhot_genl_req req;
-	int ret;
-
-	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_NEW);
-	nhot_genl_put_u32(&req, NHOT_A_DEV_TIMEOUT_MS, timeout_ms);
-	ret = nhot_genl_xfer(nl, &req, &m, NULL, NULL);
-	if (ret)
-		return ret;
-	if (!m.tb[NHOT_A_DEV_ID])
-		return -EPROTO;
-	*id = nhot_attr_u32(m.tb[NHOT_A_DEV_ID]);
-	return 0;
-}
-
-static int nl_dev_del(struct nhot_genl *nl, uint32_t id)
-{
-	struct nhot_genl_req req;
-
-	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_DEL);
-	nhot_genl_put_u32(&req, NHOT_A_DEV_ID, id);
-	return nhot_genl_xfer(nl, &req, NULL, NULL, NULL);
-}
-
 /*
  * The hour-long timeout (the largest): close() returns at once, the job
  * outlives its file, and removing the device ends it and frees everything
@@ -299,7 +273,7 @@ TEST(close_then_remove_with_an_hour_long_timeout)
 		SKIP(return, "nhot module not loaded");
 	ASSERT_EQ(0, nl_open(&nl));
 	ASSERT_EQ(0, objects_read(total, &base));
-	ASSERT_EQ(0, nl_dev_new_timeout(&nl, 3600000, &dev));
+	ASSERT_EQ(0, nhot_genl_dev_new(&nl, 0, 0, 3600000, &dev, NULL));
 	fd = nhot_open_dev(dev);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, nhot_fc_bos_create(fd, &bos));
@@ -319,7 +293,7 @@ TEST(close_then_remove_with_an_hour_long_timeout)
 	EXPECT_EQ(base.jobs + 1, got.jobs);
 
 	t0 = nhot_now_ns();
-	ASSERT_EQ(0, nl_dev_del(&nl, dev));
+	ASSERT_EQ(0, nhot_genl_dev_del(&nl, dev));
 	EXPECT_GT(t0 + 5 * NHOT_SEC_NS, nhot_now_ns());
 	/* removal waited for the orphan's end: nothing is left, at once */
 	ASSERT_EQ(0, objects_read(total, &got));

@@ -15,30 +15,6 @@
 #define LOAD_CYCLES	50
 #define MAX_SIM_DEVICES	4
 
-static const char *module_path(void)
-{
-	const char *p = getenv("NHOT_MODULE");
-
-	return p && *p ? p : "/lib/modules/nhot.ko";
-}
-
-static int load_module(const char *params)
-{
-	int fd = open(module_path(), O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -1;
-	ret = syscall(SYS_finit_module, fd, params, 0);
-	close(fd);
-	return ret;
-}
-
-static int unload_module(void)
-{
-	return syscall(SYS_delete_module, "nhot", O_NONBLOCK);
-}
-
 static bool dev_exists(int dev)
 {
 	char path[32];
@@ -67,8 +43,8 @@ FIXTURE(load) {
 
 FIXTURE_SETUP(load)
 {
-	if (access(module_path(), R_OK))
-		SKIP(return, "no module file %s", module_path());
+	if (access(nhot_module_path(), R_OK))
+		SKIP(return, "no module file %s", nhot_module_path());
 	self->was_loaded = nhot_module_loaded();
 }
 
@@ -78,7 +54,7 @@ FIXTURE_TEARDOWN(load)
 	const char *params = getenv("NHOT_MODULE_PARAMS");
 
 	if (self->was_loaded && !nhot_module_loaded())
-		load_module(params ? params : "");
+		nhot_module_load(params ? params : "");
 }
 
 TEST_F(load, unload_refused_while_open)
@@ -90,11 +66,11 @@ TEST_F(load, unload_refused_while_open)
 	int fd;
 
 	if (!nhot_module_loaded()) {
-		ASSERT_EQ(0, load_module(""));
+		ASSERT_EQ(0, nhot_module_load(""));
 	}
 	fd = nhot_open_dev(0);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(-1, unload_module());
+	ASSERT_EQ(-1, nhot_module_unload());
 	EXPECT_TRUE(errno == EBUSY || errno == EAGAIN) TH_LOG("errno %d", errno);
 	EXPECT_TRUE(nhot_module_loaded());
 	/* The device still answers. */
@@ -106,11 +82,11 @@ TEST_F(load, unload_refused_while_open)
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, close(fd));
-	ASSERT_EQ(-1, unload_module());
+	ASSERT_EQ(-1, nhot_module_unload());
 	EXPECT_TRUE(errno == EBUSY || errno == EAGAIN) TH_LOG("errno %d", errno);
 	ASSERT_EQ(0, munmap(p, 4096));
 
-	ASSERT_EQ(0, unload_module()) TH_LOG("unload after close: %s", strerror(errno));
+	ASSERT_EQ(0, nhot_module_unload()) TH_LOG("unload after close: %s", strerror(errno));
 	EXPECT_FALSE(nhot_module_loaded());
 	EXPECT_FALSE(dev_exists(0));
 }
@@ -125,16 +101,16 @@ TEST_F_TIMEOUT(load, load_unload_cycles, 100)
 	char params[32];
 
 	if (nhot_module_loaded()) {
-		ASSERT_EQ(0, unload_module()) TH_LOG("initial unload: %s", strerror(errno));
+		ASSERT_EQ(0, nhot_module_unload()) TH_LOG("initial unload: %s", strerror(errno));
 	}
 	for (int i = 0; i < LOAD_CYCLES; i++) {
 		int devs = 1 + i % MAX_SIM_DEVICES;
 
 		snprintf(params, sizeof(params), "sim_devices=%d", devs);
-		ASSERT_EQ(0, load_module(params)) TH_LOG("cycle %d: load %s: %s", i, params,
+		ASSERT_EQ(0, nhot_module_load(params)) TH_LOG("cycle %d: load %s: %s", i, params,
 							 strerror(errno));
 		/* A second load of the same module is refused. */
-		EXPECT_EQ(-1, load_module(params));
+		EXPECT_EQ(-1, nhot_module_load(params));
 		EXPECT_EQ(EEXIST, errno);
 		for (int d = 0; d < devs; d++) {
 			struct nhot_info info;
@@ -148,11 +124,11 @@ TEST_F_TIMEOUT(load, load_unload_cycles, 100)
 		}
 		/* After the simulated ones: nothing, or a PCI engine (run-in-vm.sh --pci). */
 		EXPECT_FALSE(sim_dev_exists(devs)) TH_LOG("cycle %d: /dev/nhot%d", i, devs);
-		ASSERT_EQ(0, unload_module()) TH_LOG("cycle %d: unload: %s", i, strerror(errno));
+		ASSERT_EQ(0, nhot_module_unload()) TH_LOG("cycle %d: unload: %s", i, strerror(errno));
 		EXPECT_FALSE(dev_exists(0));
 	}
 	/* Unloading what is not loaded. */
-	EXPECT_EQ(-1, unload_module());
+	EXPECT_EQ(-1, nhot_module_unload());
 	EXPECT_EQ(ENOENT, errno);
 }
 
@@ -166,7 +142,7 @@ TEST_F(load, unload_after_close_with_jobs)
 	int fd;
 
 	if (!nhot_module_loaded()) {
-		ASSERT_EQ(0, load_module("sim_devices=1"));
+		ASSERT_EQ(0, nhot_module_load("sim_devices=1"));
 	}
 	fd = nhot_open_dev(0);
 	ASSERT_LE(0, fd);
@@ -181,7 +157,7 @@ TEST_F(load, unload_after_close_with_jobs)
 	munmap(bos.out_map, NHOT_FC_BO_BYTES);
 	ASSERT_EQ(0, close(fd));
 	/* Cancelling or draining may take a moment; it must not take forever. */
-	for (int i = 0; i < 100 && unload_module(); i++) {
+	for (int i = 0; i < 100 && nhot_module_unload(); i++) {
 		ASSERT_TRUE(errno == EBUSY || errno == EAGAIN) TH_LOG("errno %d", errno);
 		usleep(50000);
 	}

@@ -208,18 +208,6 @@ TEST_F(memory, mapping_outlives_file)
 
 /* ---- memory cgroups ---------------------------------------------------- */
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t len = strlen(text), n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, len);
-	close(fd);
-	return n == len ? 0 : (n < 0 ? -errno : -EIO);
-}
-
 /* The value of "key N" in a flat-keyed file (memory.events, /proc/vmstat). */
 static long long read_key(const char *path, const char *key)
 {
@@ -269,7 +257,7 @@ static const char *cgroup2_memory(void)
 	fclose(f);
 	if (!strstr(controllers, "memory"))
 		return "no memory controller (CONFIG_MEMCG)";
-	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
+	if (nhot_write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
 		return "cannot enable the memory controller";
 	return NULL;
 }
@@ -297,10 +285,10 @@ TEST_F(memory, memcg_charged_and_enomem)
 	snprintf(self->cgroup, sizeof(self->cgroup), CGROUP_ROOT "/nhot_memory.%d", getpid());
 	ASSERT_EQ(0, mkdir(self->cgroup, 0755)) TH_LOG("%s: %s", self->cgroup, strerror(errno));
 	snprintf(path, sizeof(path), "%s/memory.max", self->cgroup);
-	ASSERT_EQ(0, write_file(path, "16777216"));
+	ASSERT_EQ(0, nhot_write_file(path, "16777216"));
 	snprintf(path, sizeof(path), "%s/cgroup.procs", self->cgroup);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	ASSERT_EQ(0, write_file(path, pid));
+	ASSERT_EQ(0, nhot_write_file(path, pid));
 
 	snprintf(path, sizeof(path), "%s/memory.current", self->cgroup);
 	before = read_number(path);
@@ -452,30 +440,6 @@ TEST_F(memory, prot_exec_refused)
 #define PARAM_TOTAL	"/sys/module/nhot/parameters/max_total_bytes"
 #define TOTAL_CAP	(12ULL << 20)
 
-static const char *module_path(void)
-{
-	const char *p = getenv("NHOT_MODULE");
-
-	return p && *p ? p : "/lib/modules/nhot.ko";
-}
-
-static int load_module(const char *params)
-{
-	int fd = open(module_path(), O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -1;
-	ret = syscall(SYS_finit_module, fd, params, 0);
-	close(fd);
-	return ret;
-}
-
-static int unload_module(void)
-{
-	return syscall(SYS_delete_module, "nhot", O_NONBLOCK);
-}
-
 FIXTURE(total) {
 	int fd[2];
 };
@@ -485,8 +449,8 @@ FIXTURE_SETUP(total)
 	self->fd[0] = self->fd[1] = -1;
 	if (!nhot_module_loaded())
 		SKIP(return, "nhot module not loaded");
-	if (access(module_path(), R_OK))
-		SKIP(return, "no module file %s", module_path());
+	if (access(nhot_module_path(), R_OK))
+		SKIP(return, "no module file %s", nhot_module_path());
 }
 
 /* Back to the module as the VM loaded it. */
@@ -497,9 +461,9 @@ FIXTURE_TEARDOWN(total)
 	for (int i = 0; i < 2; i++)
 		if (self->fd[i] >= 0)
 			close(self->fd[i]);
-	if (nhot_module_loaded() && unload_module())
+	if (nhot_module_loaded() && nhot_module_unload())
 		return;
-	load_module(params ? params : "");
+	nhot_module_load(params ? params : "");
 }
 
 /*
@@ -517,10 +481,10 @@ TEST_F(total, max_total_bytes)
 	ASSERT_LT(0, def) TH_LOG("no max_total_bytes parameter");
 	ASSERT_GE((long long)(sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / 2), def);
 
-	ASSERT_EQ(0, unload_module()) TH_LOG("unload: %s", strerror(errno));
+	ASSERT_EQ(0, nhot_module_unload()) TH_LOG("unload: %s", strerror(errno));
 	snprintf(params, sizeof(params), "%s max_total_bytes=%llu", vm_params ? vm_params : "",
 		 TOTAL_CAP);
-	ASSERT_EQ(0, load_module(params)) TH_LOG("load %s: %s", params, strerror(errno));
+	ASSERT_EQ(0, nhot_module_load(params)) TH_LOG("load %s: %s", params, strerror(errno));
 	ASSERT_EQ((long long)TOTAL_CAP, read_number(PARAM_TOTAL));
 
 	self->fd[0] = nhot_open_dev(0);

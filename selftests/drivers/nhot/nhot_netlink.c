@@ -55,41 +55,6 @@ static int nl_stats_get(struct nhot_genl *nl, uint32_t id, struct nhot_genl_msg 
 	return nhot_genl_xfer(nl, &req, m, NULL, NULL);
 }
 
-/* DEV_NEW; zero parameters are left out.  The new id in *id. */
-static int nl_dev_new(struct nhot_genl *nl, uint32_t pe, uint32_t clk, uint32_t tmo,
-		      uint32_t *id, struct nhot_genl_msg *m)
-{
-	static __thread struct nhot_genl_msg local;
-	struct nhot_genl_req req;
-	int ret;
-
-	if (!m)
-		m = &local;
-	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_NEW);
-	if (pe)
-		nhot_genl_put_u32(&req, NHOT_A_DEV_PE_COUNT, pe);
-	if (clk)
-		nhot_genl_put_u32(&req, NHOT_A_DEV_CLOCK_MHZ, clk);
-	if (tmo)
-		nhot_genl_put_u32(&req, NHOT_A_DEV_TIMEOUT_MS, tmo);
-	ret = nhot_genl_xfer(nl, &req, m, NULL, NULL);
-	if (ret)
-		return ret;
-	if (!m->tb[NHOT_A_DEV_ID])
-		return -EPROTO;
-	*id = nhot_attr_u32(m->tb[NHOT_A_DEV_ID]);
-	return 0;
-}
-
-static int nl_dev_del(struct nhot_genl *nl, uint32_t id)
-{
-	struct nhot_genl_req req;
-
-	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_DEL);
-	nhot_genl_put_u32(&req, NHOT_A_DEV_ID, id);
-	return nhot_genl_xfer(nl, &req, NULL, NULL, NULL);
-}
-
 static int nl_dev_set(struct nhot_genl *nl, uint32_t id, uint32_t pe, uint32_t clk,
 		      uint32_t tmo)
 {
@@ -97,12 +62,7 @@ static int nl_dev_set(struct nhot_genl *nl, uint32_t id, uint32_t pe, uint32_t c
 
 	nhot_genl_req_init(&req, nl->family, 0, NHOT_CMD_DEV_SET);
 	nhot_genl_put_u32(&req, NHOT_A_DEV_ID, id);
-	if (pe)
-		nhot_genl_put_u32(&req, NHOT_A_DEV_PE_COUNT, pe);
-	if (clk)
-		nhot_genl_put_u32(&req, NHOT_A_DEV_CLOCK_MHZ, clk);
-	if (tmo)
-		nhot_genl_put_u32(&req, NHOT_A_DEV_TIMEOUT_MS, tmo);
+	nhot_genl_put_dev_params(&req, pe, clk, tmo);
 	return nhot_genl_xfer(nl, &req, NULL, NULL, NULL);
 }
 
@@ -238,7 +198,7 @@ FIXTURE_SETUP(nl)
 FIXTURE_TEARDOWN(nl)
 {
 	for (int i = 0; i < self->ncreated; i++)
-		nl_dev_del(&self->nl, self->created[i]);	/* -ENODEV if the test did */
+		nhot_genl_dev_del(&self->nl, self->created[i]);	/* -ENODEV if the test did */
 	nhot_genl_close(&self->nl);
 }
 
@@ -246,7 +206,7 @@ FIXTURE_TEARDOWN(nl)
 #define new_dev(pe, clk, tmo, m)                                                     \
 	({                                                                           \
 		uint32_t __id = 0;                                                    \
-		int __ret = nl_dev_new(&self->nl, pe, clk, tmo, &__id, m);            \
+		int __ret = nhot_genl_dev_new(&self->nl, pe, clk, tmo, &__id, m);            \
 		ASSERT_EQ(0, __ret) TH_LOG("DEV_NEW: %s (%s)", strerror(-__ret),      \
 					   self->nl.extack);                          \
 		if (self->ncreated < 8)                                               \
@@ -466,11 +426,11 @@ TEST_F(nl, dev_new_runs_jobs_bit_exactly_and_dev_del_removes_it)
 	close(fd_ref);
 	close(fd);
 
-	ASSERT_EQ(0, nl_dev_del(&self->nl, id));
+	ASSERT_EQ(0, nhot_genl_dev_del(&self->nl, id));
 	EXPECT_FALSE(dev_node_exists(id));
 	EXPECT_EQ(-ENODEV, nl_dev_get(&self->nl, id, &self->m));
 	EXPECT_STREQ("no such device", self->nl.extack);
-	EXPECT_EQ(-ENODEV, nl_dev_del(&self->nl, id));
+	EXPECT_EQ(-ENODEV, nhot_genl_dev_del(&self->nl, id));
 	ASSERT_EQ(0, nl_dev_dump(&self->nl, &l));
 	EXPECT_FALSE(dev_list_has(&l, id));
 	EXPECT_EQ(l.count, count_dev_nodes());
@@ -626,7 +586,7 @@ TEST_F(nl, notifications_add_change_reset_job_fail_del)
 	close(fd);
 
 out_del:
-	ASSERT_EQ(0, nl_dev_del(&self->nl, id));
+	ASSERT_EQ(0, nhot_genl_dev_del(&self->nl, id));
 	ASSERT_EQ(0, nhot_genl_next_ntf(&mon, &n, NHOT_CMD_DEV_DEL_NTF, 5000));
 	EXPECT_EQ(id, nhot_attr_u32(tb[NHOT_A_DEV_ID]));
 	EXPECT_EQ(NHOT_DEV_STATE_REMOVING, nhot_attr_u32(tb[NHOT_A_DEV_STATE]));
@@ -1029,7 +989,7 @@ TEST_F(nl, malformed_requests_rejected)
 		ASSERT_EQ(0, nl_dev_get(&self->nl, before.id[i], &self->m));
 		if (nhot_attr_u32(self->m.tb[NHOT_A_DEV_ENGINE]) != NHOT_ENGINE_PCI)
 			continue;
-		EXPECT_EQ(-EOPNOTSUPP, nl_dev_del(&self->nl, before.id[i]));
+		EXPECT_EQ(-EOPNOTSUPP, nhot_genl_dev_del(&self->nl, before.id[i]));
 		EXPECT_NE(NULL, strstr(self->nl.extack, "unbind")) TH_LOG("%s", self->nl.extack);
 	}
 
@@ -1083,10 +1043,10 @@ static int unprivileged_checks(uint32_t id)
 	CHECK(0, nl_dev_get(&nl, id, &m), "DEV_GET");
 	CHECK(0, nl_dev_dump(&nl, &l), "DEV_GET dump");
 	CHECK(0, nl_stats_get(&nl, id, &m), "STATS_GET");
-	CHECK(-EPERM, nl_dev_new(&nl, 0, 0, 0, &new_id, &m), "DEV_NEW");
-	CHECK(-EPERM, nl_dev_del(&nl, id), "DEV_DEL");
+	CHECK(-EPERM, nhot_genl_dev_new(&nl, 0, 0, 0, &new_id, &m), "DEV_NEW");
+	CHECK(-EPERM, nhot_genl_dev_del(&nl, id), "DEV_DEL");
 	CHECK(-EPERM, nl_dev_set(&nl, id, 1, 0, 0), "DEV_SET");
-	CHECK(-EPERM, nl_dev_del(&nl, NO_SUCH_ID), "DEV_DEL of no device");
+	CHECK(-EPERM, nhot_genl_dev_del(&nl, NO_SUCH_ID), "DEV_DEL of no device");
 	/* job-fail notifications name every user's jobs: no monitor for nobody */
 	CHECK(-EPERM, nhot_genl_join(&nl, nl.monitor_grp), "join monitor");
 #undef CHECK
@@ -1157,7 +1117,7 @@ TEST_F(nl, dev_del_with_open_files_and_jobs_in_flight)
 	ASSERT_EQ(NHOT_JOB_RUNNING, res[0].status);
 
 	t0 = nhot_now_ns();
-	ASSERT_EQ(0, nl_dev_del(&self->nl, id));
+	ASSERT_EQ(0, nhot_genl_dev_del(&self->nl, id));
 	EXPECT_GT(5 * NHOT_SEC_NS, nhot_now_ns() - t0);
 	EXPECT_FALSE(dev_node_exists(id));
 
@@ -1218,7 +1178,7 @@ TEST_F(nl, dev_del_file_calls_other_than_submit_still_work)
 	ASSERT_EQ(0, _test_cmd_get_info(fd, &info_before));
 	ASSERT_EQ(0, _test_cmd_bo_create(fd, 4096, &old_handle, &old_off));
 
-	ASSERT_EQ(0, nl_dev_del(&self->nl, id));
+	ASSERT_EQ(0, nhot_genl_dev_del(&self->nl, id));
 	ASSERT_FALSE(dev_node_exists(id));
 
 	/* SUBMIT: the only call that fails */
@@ -1282,7 +1242,7 @@ static void *del_racer(void *arg)
 		return NULL;
 	if (!nhot_genl_resolve(&nl, NHOT_FAMILY_NAME, NHOT_MCGRP_MONITOR)) {
 		pthread_barrier_wait(r->go);
-		r->ret = nl_dev_del(&nl, r->id);
+		r->ret = nhot_genl_dev_del(&nl, r->id);
 	}
 	nhot_genl_close(&nl);
 	return NULL;
@@ -1364,7 +1324,7 @@ FIXTURE_SETUP(cap)
 FIXTURE_TEARDOWN(cap)
 {
 	for (int i = 0; i < self->nadded; i++)
-		nl_dev_del(&self->nl, self->added[i]);	/* -ENODEV if the test did */
+		nhot_genl_dev_del(&self->nl, self->added[i]);	/* -ENODEV if the test did */
 	nhot_genl_close(&self->nl);
 }
 
@@ -1393,7 +1353,7 @@ static int fill_to_cap(FIXTURE_DATA(cap) *self, int cap)
 	if (ret)
 		return ret;
 	for (int have = l.count; have < cap; have++) {
-		ret = nl_dev_new(&self->nl, 0, 0, 0, &id, NULL);
+		ret = nhot_genl_dev_new(&self->nl, 0, 0, 0, &id, NULL);
 		if (ret) {
 			fprintf(stderr, "# DEV_NEW of device %d of %d: %s (%s)\n", have + 1, cap,
 				strerror(-ret), self->nl.extack);
@@ -1424,7 +1384,7 @@ TEST_F_TIMEOUT(cap, dev_new_beyond_max_devices_is_enospc, 110)
 	ASSERT_EQ(0, fill_to_cap(self, cap));
 
 	for (int i = 0; i < 3; i++) {
-		ret = nl_dev_new(&self->nl, 0, 0, 0, &id, NULL);
+		ret = nhot_genl_dev_new(&self->nl, 0, 0, 0, &id, NULL);
 		if (!ret)
 			self->added[self->nadded++] = id;
 		ASSERT_EQ(-ENOSPC, ret) TH_LOG("DEV_NEW %d beyond %d devices", i + 1, cap);
@@ -1440,8 +1400,8 @@ TEST_F_TIMEOUT(cap, dev_new_beyond_max_devices_is_enospc, 110)
 		id = self->added[self->nadded - 1];
 		fd = nhot_open_dev(id);
 		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, nl_dev_del(&self->nl, id));
-		EXPECT_EQ(-ENOSPC, nl_dev_new(&self->nl, 0, 0, 0, &id, NULL));
+		ASSERT_EQ(0, nhot_genl_dev_del(&self->nl, id));
+		EXPECT_EQ(-ENOSPC, nhot_genl_dev_new(&self->nl, 0, 0, 0, &id, NULL));
 		close(fd);
 		self->nadded--;
 		ASSERT_EQ(0, fill_to_cap(self, cap));
@@ -1449,7 +1409,7 @@ TEST_F_TIMEOUT(cap, dev_new_beyond_max_devices_is_enospc, 110)
 
 	/* all gone again: the devices of the module load are what is left */
 	for (int i = 0; i < self->nadded; i++)
-		EXPECT_EQ(0, nl_dev_del(&self->nl, self->added[i]));
+		EXPECT_EQ(0, nhot_genl_dev_del(&self->nl, self->added[i]));
 	self->nadded = 0;
 	ASSERT_EQ(0, nl_dev_dump(&self->nl, &l));
 	EXPECT_EQ(before.count, l.count);
@@ -1477,10 +1437,10 @@ static void *unload_racer(void *arg)
 		return NULL;
 	}
 	while (!u->stop) {
-		ret = nl_dev_new(&nl, 0, 0, 0, &id, NULL);
+		ret = nhot_genl_dev_new(&nl, 0, 0, 0, &id, NULL);
 		if (ret == 0) {
 			u->adds++;
-			ret = nl_dev_del(&nl, id);
+			ret = nhot_genl_dev_del(&nl, id);
 		}
 		/* 0; or the family is gone (ENOENT), or the device went with it */
 		if (ret && ret != -ENOENT && ret != -ENODEV) {
@@ -1493,44 +1453,29 @@ static void *unload_racer(void *arg)
 	return NULL;
 }
 
-static int nhot_module_load(void)
-{
-	const char *path = getenv("NHOT_MODULE");
-	const char *params = getenv("NHOT_MODULE_PARAMS");
-	int fd, ret;
-
-	fd = open(path && *path ? path : "/lib/modules/nhot.ko", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
-	ret = ret ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
 TEST_F(nl, module_unload_while_devices_are_added)
 {
-	const char *path = getenv("NHOT_MODULE");
+	const char *params = getenv("NHOT_MODULE_PARAMS");
 	struct dev_list before, after;
 	static struct unload_race u;
 	struct nhot_genl nl;
 	pthread_t t;
 	int ret;
 
-	if (access(path && *path ? path : "/lib/modules/nhot.ko", R_OK))
+	if (access(nhot_module_path(), R_OK))
 		SKIP(return, "no module file to load it again");
 	ASSERT_EQ(0, nl_dev_dump(&self->nl, &before));
 	memset(&u, 0, sizeof(u));
 	ASSERT_EQ(0, pthread_create(&t, NULL, unload_racer, &u));
 	while (u.adds < 3 && !u.bad)
 		usleep(1000);
-	ret = syscall(SYS_delete_module, "nhot", O_NONBLOCK);
+	ret = nhot_module_unload();
 	ret = ret ? -errno : 0;
 	usleep(20000);
 	u.stop = 1;
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, ret) TH_LOG("rmmod nhot: %s", strerror(-ret));
-	ASSERT_EQ(0, nhot_module_load()) TH_LOG("reloading nhot.ko");
+	ASSERT_EQ(0, nhot_module_load(params ? params : "")) TH_LOG("reloading nhot.ko");
 	EXPECT_EQ(0, u.bad) TH_LOG("DEV_NEW/DEV_DEL: %d", u.last_err);
 
 	/* the module came back with the devices of its load, nothing else */
@@ -1587,7 +1532,7 @@ static void *churn_adder(void *arg)
 	while (nhot_now_ns() < c->deadline) {
 		uint32_t old;
 
-		ret = nl_dev_new(&nl, 0, 0, 0, &id, NULL);
+		ret = nhot_genl_dev_new(&nl, 0, 0, 0, &id, NULL);
 		if (ret) {
 			c->adder_fail = 1;
 			snprintf(c->adder_msg, sizeof(c->adder_msg), "DEV_NEW: %d (%s)", ret,
@@ -1605,7 +1550,7 @@ static void *churn_adder(void *arg)
 		slot = (slot + 1) % CHURN_SLOTS;
 		if (old != CHURN_EMPTY) {
 			usleep(5000);
-			ret = nl_dev_del(&nl, old);
+			ret = nhot_genl_dev_del(&nl, old);
 			if (ret) {
 				c->adder_fail = 1;
 				snprintf(c->adder_msg, sizeof(c->adder_msg), "DEV_DEL %u: %d (%s)",
@@ -1621,7 +1566,7 @@ static void *churn_adder(void *arg)
 		id = c->ids[i];
 		c->ids[i] = CHURN_EMPTY;
 		pthread_mutex_unlock(&c->lock);
-		if (id != CHURN_EMPTY && nl_dev_del(&nl, id) == 0)
+		if (id != CHURN_EMPTY && nhot_genl_dev_del(&nl, id) == 0)
 			c->dels++;
 	}
 	nhot_genl_close(&nl);

@@ -51,19 +51,6 @@
 
 /* --- helpers ---------------------------------------------------------- */
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t len = strlen(text), n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, len);
-	n = n == len ? 0 : n < 0 ? -errno : -EIO;
-	close(fd);
-	return n;
-}
-
 static int read_hex(const char *path, unsigned long *val)
 {
 	char buf[32] = { 0 };
@@ -344,7 +331,7 @@ TEST_F(pci, unbind_with_jobs_in_flight_then_bind)
 	for (int i = 0; i < JOBS; i++)
 		nhot_fc_job(&fc, &bos, i % 16, &jobs[i]);
 	test_cmd_submit(self->fd, jobs, JOBS, &first);
-	ASSERT_EQ(0, write_file(PCI_DRIVER_DIR "/unbind", self->addr));
+	ASSERT_EQ(0, nhot_write_file(PCI_DRIVER_DIR "/unbind", self->addr));
 
 	for (int i = 0; i < JOBS; i++)
 		ids[i] = res[i].id = first + i;
@@ -361,7 +348,7 @@ TEST_F(pci, unbind_with_jobs_in_flight_then_bind)
 	EXPECT_NE(0, access(node, F_OK)) TH_LOG("%s still there after unbind", node);
 	EXPECT_EQ(-ENOENT, nhot_find_engine(NHOT_ENGINE_PCI));
 
-	ASSERT_EQ(0, write_file(PCI_DRIVER_DIR "/bind", self->addr));
+	ASSERT_EQ(0, nhot_write_file(PCI_DRIVER_DIR "/bind", self->addr));
 	n = nhot_find_engine(NHOT_ENGINE_PCI);
 	ASSERT_LE(0, n) TH_LOG("no PCI engine after bind");
 	fd2 = nhot_open_dev(n);
@@ -647,11 +634,11 @@ TEST_F(pci, job_mappings_charged_to_memcg)
 		SKIP(return, "no simulated engine to compare with");
 	if (mount("none", CG_ROOT, "cgroup2", 0, NULL) && errno != EBUSY)
 		SKIP(return, "no cgroup2: %s", strerror(errno));
-	if (write_file(CG_ROOT "/cgroup.subtree_control", "+memory"))
+	if (nhot_write_file(CG_ROOT "/cgroup.subtree_control", "+memory"))
 		SKIP(return, "no memory controller");
 	ASSERT_TRUE(mkdir(CG_TEST, 0755) == 0 || errno == EEXIST);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	ASSERT_EQ(0, write_file(CG_TEST "/cgroup.procs", pid));
+	ASSERT_EQ(0, nhot_write_file(CG_TEST "/cgroup.procs", pid));
 
 	sim_grew = cg_jobs_slab(_metadata, sim, 0);
 	pci_grew = cg_jobs_slab(_metadata, self->dev, sim_grew + per_job * jobs);
@@ -659,7 +646,7 @@ TEST_F(pci, job_mappings_charged_to_memcg)
 	       sim_grew, pci_grew);
 	EXPECT_LE(sim_grew + per_job * jobs, pci_grew);
 
-	ASSERT_EQ(0, write_file(CG_ROOT "/cgroup.procs", pid));
+	ASSERT_EQ(0, nhot_write_file(CG_ROOT "/cgroup.procs", pid));
 	rmdir(CG_TEST);
 }
 
@@ -807,7 +794,7 @@ TEST_F(fault, emulator_dies_mid_job)
 		EXPECT_EQ(-ENODEV, res.error);
 	}
 
-	ASSERT_EQ(0, write_file(PCI_DRIVER_DIR "/unbind", addr));
+	ASSERT_EQ(0, nhot_write_file(PCI_DRIVER_DIR "/unbind", addr));
 	EXPECT_EQ(-ENOENT, nhot_find_engine(NHOT_ENGINE_PCI));
 	test_err_submit(ENODEV, self->fd, &job, 1);
 	munmap(self->bos.in_map, NHOT_FC_BO_BYTES);
@@ -817,8 +804,7 @@ TEST_F(fault, emulator_dies_mid_job)
 	close(self->fd);
 	self->fd = -1;
 	self->timeout_ms = 0;	/* the device is gone */
-	EXPECT_EQ(0, syscall(SYS_delete_module, "nhot", O_NONBLOCK))
-		TH_LOG("rmmod nhot: %s", strerror(errno));
+	EXPECT_EQ(0, nhot_module_unload()) TH_LOG("rmmod nhot: %s", strerror(errno));
 }
 
 /* The ivshmem function is there, unclaimed; the module loaded fine. */

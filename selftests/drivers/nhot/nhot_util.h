@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,6 +120,35 @@ static inline int nhot_sim_devices(void)
 			TH_LOG("open /dev/nhot%d: %s", dev, strerror(errno)); \
 		__fd;                                                       \
 	})
+
+/* --- the module file: unload it and load it again ----------------------- */
+
+/* The module file: $NHOT_MODULE (set by the test VM's /init), else /lib/modules/nhot.ko. */
+static inline const char *nhot_module_path(void)
+{
+	const char *p = getenv("NHOT_MODULE");
+
+	return p && *p ? p : "/lib/modules/nhot.ko";
+}
+
+/* finit_module() of nhot_module_path() with params; 0 or -1 with errno set. */
+static inline int nhot_module_load(const char *params)
+{
+	int fd = open(nhot_module_path(), O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, params, 0);
+	close(fd);
+	return ret;
+}
+
+/* delete_module("nhot", O_NONBLOCK): 0 or -1 with errno set (EBUSY while in use). */
+static inline int nhot_module_unload(void)
+{
+	return syscall(SYS_delete_module, "nhot", O_NONBLOCK);
+}
 
 /* --- GET_INFO ----------------------------------------------------------- */
 
@@ -239,6 +269,22 @@ static inline int _test_job_result(int fd, uint64_t id, struct nhot_job_result *
 	return _test_cmd_job_status(fd, res, 1, flags);
 }
 
+/* --- sysfs, debugfs, cgroup files --------------------------------------- */
+
+/* Writes text to the file at path in one write(); 0 or -errno (-EIO if short). */
+static inline int nhot_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = strlen(text), n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	n = n == len ? 0 : n < 0 ? -errno : -EIO;
+	close(fd);
+	return n;
+}
+
 /* --- debugfs switches of the simulated engine --------------------------- */
 
 static inline int nhot_debugfs_read(int dev, const char *name, unsigned long *val)
@@ -263,17 +309,10 @@ static inline int nhot_debugfs_read(int dev, const char *name, unsigned long *va
 static inline int nhot_debugfs_write(int dev, const char *name, unsigned long val)
 {
 	char path[96], buf[32];
-	int fd, len, ret = 0;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/nhot/nhot%d/%s", dev, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	len = snprintf(buf, sizeof(buf), "%lu\n", val);
-	if (write(fd, buf, len) != len)
-		ret = -EIO;
-	close(fd);
-	return ret;
+	snprintf(buf, sizeof(buf), "%lu\n", val);
+	return nhot_write_file(path, buf);
 }
 
 /* --- arithmetic of docs/arith.md, written out independently ------------- */
