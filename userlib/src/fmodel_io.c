@@ -312,10 +312,7 @@ static void prefix_path(const char *path, char *err, size_t err_len)
 	snprintf(err, err_len, "%s: %s", path, reason);
 }
 
-/*
- * Opened with O_NONBLOCK so that a FIFO (or a device) is refused at once
- * instead of blocking until a writer appears; a regular file ignores it.
- */
+/* Regular files only: a FIFO (or a device) is refused at once, never waited on. */
 static int read_model_file(const char *path, uint8_t **bufp, size_t *lenp,
 			   char *err, size_t err_len)
 {
@@ -325,17 +322,9 @@ static int read_model_file(const char *path, uint8_t **bufp, size_t *lenp,
 	ssize_t r;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	fd = model_open_regular(path, &st, err, err_len);
 	if (fd < 0)
-		return model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st)) {
-		ret = model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = model_fail(err, err_len, -EINVAL, "%s: not a regular file", path);
-		goto out_close;
-	}
+		return fd;
 	if ((uint64_t)st.st_size > FNET_MAX_FILE_BYTES) {
 		ret = model_fail(err, err_len, -EFBIG, "%s: %lld bytes, more than the %lu a "
 				 "float model may have", path, (long long)st.st_size,

@@ -299,14 +299,9 @@ int nhot_qnet_load(const char *path, struct nhot_qnet **net, char *err, size_t e
 
 	if (!path || !net)
 		return model_fail(err, err_len, -EINVAL, "no path");
-	/* O_NONBLOCK: a FIFO is refused below instead of blocking until a writer comes. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	fd = model_open_regular(path, &st, err, err_len);
 	if (fd < 0)
-		return model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return model_fail(err, err_len, -EINVAL, "%s: not a regular file", path);
-	}
+		return fd;
 	if ((uint64_t)st.st_size > NHOT_QNET_MAX_FILE_BYTES) {
 		close(fd);
 		return model_fail(err, err_len, -EFBIG, "%s: file too large", path);

@@ -5,7 +5,6 @@
  * the bytes. Only ndim 1 (labels) and 3 (images) are accepted.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -61,14 +60,9 @@ int nhot_idx_load(const char *path, struct nhot_idx *idx, char *err, size_t err_
 	if (!path || !idx)
 		return model_fail(err, err_len, -EINVAL, "no path");
 	memset(idx, 0, sizeof(*idx));
-	/* O_NONBLOCK: a FIFO is refused below instead of blocking until a writer comes. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	fd = model_open_regular(path, &st, err, err_len);
 	if (fd < 0)
-		return model_fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return model_fail(err, err_len, -EINVAL, "%s: not a regular file", path);
-	}
+		return fd;
 	f = gzdopen(fd, "rb");	/* owns fd from here, also on failure to read */
 	if (!f) {
 		close(fd);
