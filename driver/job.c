@@ -131,18 +131,15 @@ static void nhot_orphan_work(struct work_struct *work)
  * A job's work: its products (CONV2D, FC), the window positions of its
  * outputs (AVGPOOL, MAXPOOL), and every input and output element once.
  */
-static u64 nhot_job_work(const struct nhot_layer *layer)
+static u64 nhot_job_work(const struct nhot_layer *layer,
+			 const struct nhot_model_shape *shape)
 {
-	struct nhot_model_shape shape;
 	u64 window = 1;
 
-	/* validated at SUBMIT: cannot fail */
-	if (nhot_model_check(layer, &shape))
-		return 0;
 	if (layer->type == NHOT_LAYER_AVGPOOL || layer->type == NHOT_LAYER_MAXPOOL)
 		window = (u64)layer->kernel_h * layer->kernel_w;
-	return shape.macs + shape.input_bytes + shape.input2_bytes +
-	       shape.output_bytes * window;
+	return shape->macs + shape->input_bytes + shape->input2_bytes +
+	       shape->output_bytes * window;
 }
 
 /* start + timeout_ms + the job's work allowance, saturated. */
@@ -150,7 +147,7 @@ static u64 nhot_job_deadline(const struct nhot_device *ndev, const struct nhot_k
 {
 	u64 allowance, deadline;
 
-	if (check_mul_overflow(nhot_job_work(&job->layer), (u64)NHOT_JOB_WORK_NS,
+	if (check_mul_overflow(job->work, (u64)NHOT_JOB_WORK_NS,
 			       &allowance) ||
 	    check_add_overflow(job->start_ns, (u64)ndev->timeout_ms * NSEC_PER_MSEC,
 			       &deadline) ||
@@ -404,6 +401,7 @@ static int nhot_job_create(struct nhot_file *nf, const void __user *ujob,
 	job->nfile = nf;
 	nhot_objects_inc(&ndev->objects, NHOT_OBJ_JOBS);
 	job->layer = uj.layer;
+	job->work = nhot_job_work(&uj.layer, &shape);
 	job->status = NHOT_JOB_QUEUED;
 	ret = nhot_job_take_buf(nf, job, NHOT_BUF_INPUT, &uj.input, shape.input_bytes);
 	if (!ret)

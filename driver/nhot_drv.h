@@ -292,6 +292,7 @@ struct nhot_job_buf {
  * @queued_ns: submission time
  * @start_ns: start time, 0 if it never started
  * @end_ns: end time, 0 while not finished
+ * @work: the job's work (job.c's deadline), from its shape at SUBMIT
  * @engine_data: the engine's per-job state (&nhot_engine_ops.prepare)
  */
 struct nhot_kjob {
@@ -309,6 +310,7 @@ struct nhot_kjob {
 	u64 queued_ns;
 	u64 start_ns;
 	u64 end_ns;
+	u64 work;
 	void *engine_data;
 };
 
